@@ -1,0 +1,130 @@
+"""``lca-run``: the command line. Verbs are imported lazily so --help, list, describe and init stay fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import warnings
+
+from lca_core import __version__
+from lca_core.errors import LcaError
+
+#: verb -> (module with add_arguments(parser) and run(args) -> int, one-line help)
+VERBS: dict[str, tuple[str, str]] = {
+    "check": ("lca_core.cli.check", "validate a run file, build every component, compose and preprocess one datapoint"),
+    "list": ("lca_core.cli.list_cmd", "list installed components (composers, preprocessors, ...) and plugins"),
+    "describe": ("lca_core.cli.describe", "show a component's parameters, types, defaults and origin"),
+    "init": ("lca_core.cli.init", "create runs/NAME/run.toml from a template"),
+    "compose": ("lca_core.cli.compose", "show the composed and tokenized context of a datapoint"),
+    "dataset": ("lca_core.cli.dataset", "build LCA-format datasets from local repositories"),
+    "eval": ("lca_core.cli.evaluate", "line-completion exact match and edit similarity per category"),
+    "plot": ("lca_core.cli.plot", "plot training and validation curves of a run directory"),
+}
+
+USAGE = "lca-run [--traceback] RUN.toml [key=value ...]\n       lca-run [--traceback] VERB ..."
+
+
+def _overview() -> str:
+    lines = [
+        f"usage: {USAGE}",
+        "",
+        "Fine-tune and evaluate code-completion models with pluggable context composers.",
+        "",
+        "main job:",
+        "  RUN.toml [key=value ...]   train as the run file says; overrides are TOML literals,",
+        "                             e.g. trainer.learning_rate=3e-5 composer.name=file_level",
+        "  --nproc N                  train on N processes of this machine (starts torchrun)",
+        "",
+        "verbs:",
+    ]
+    for verb, (_, help_text) in VERBS.items():
+        lines.append(f"  {verb:<12} {help_text}")
+    lines += [
+        "",
+        "options:",
+        "  -h, --help     show this message (VERB --help for a verb)",
+        "  --version      show the version and installed plugin distributions",
+        "  --traceback    show Python tracebacks for errors (or set LCA_TRACEBACK=1)",
+        "",
+        "Exit codes: 0 success, 1 runtime error, 2 configuration error.",
+    ]
+    return "\n".join(lines)
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    lines = [f"lca-pipeline {__version__}"]
+    seen = set()
+    for ep in metadata.entry_points(group="lca"):
+        dist = getattr(ep, "dist", None)
+        if dist is None or dist.name in seen or dist.name == "lca-pipeline":
+            continue
+        seen.add(dist.name)
+        lines.append(f"  plugin {dist.name} {dist.version}")
+    return "\n".join(lines)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"lca-run: warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    traceback_wanted = os.environ.get("LCA_TRACEBACK", "") not in ("", "0")
+    if "--traceback" in argv:
+        argv.remove("--traceback")
+        traceback_wanted = True
+    warnings.showwarning = _show_warning
+    try:
+        return _dispatch(argv)
+    except LcaError as exc:
+        if traceback_wanted:
+            raise
+        prefix = "configuration error" if exc.exit_code == 2 else "error"
+        for line in exc.render().splitlines() or [""]:
+            print(f"lca-run: {prefix}: {line}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("lca-run: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an unexpected failure: one line unless a traceback is asked for
+        if traceback_wanted:
+            raise
+        print(
+            f"lca-run: internal error: {type(exc).__name__}: {exc} (run again with --traceback for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _dispatch(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_overview())
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        print(_version())
+        return 0
+    verb = argv[0]
+    if verb in VERBS:
+        module_name, help_text = VERBS[verb]
+        module = importlib.import_module(module_name)
+        parser = argparse.ArgumentParser(prog=f"lca-run {verb}", description=help_text)
+        module.add_arguments(parser)
+        args = parser.parse_args(argv[1:])
+        return int(module.run(args) or 0)
+    if verb.startswith("-") and verb != "--nproc":
+        print(f"lca-run: error: unknown option '{verb}'\nusage: {USAGE}", file=sys.stderr)
+        return 2
+    from lca_core.cli import train
+
+    parser = argparse.ArgumentParser(prog="lca-run", usage=USAGE, description="Train as the run file says.")
+    train.add_arguments(parser)
+    args = parser.parse_args(argv)
+    return int(train.run(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Run files: schema, strict structuring, command-line overrides, the resolved snapshot."""

@@ -1,0 +1,102 @@
+"""The run file as one object: fixed tables plus the component tables chosen by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from lca_core.config.sections import PluginsSection, RunSection
+from lca_core.data.config import DataSection, SplitSection
+from lca_core.models.config import ModelSection
+from lca_core.training.config import CheckpointingSection, TrainerSection
+
+
+@attrs.define(kw_only=True)
+class ComponentConfig:
+    """A component table: the registered ``name`` and its validated parameters (defaults filled in)."""
+
+    kind: str
+    name: str
+    params: dict[str, Any] = attrs.field(factory=dict)
+
+    def build(self, runtime=None, *, manager=None):
+        """Instantiate the component and hand it the runtime objects."""
+        from lca_core.components import Runtime, build_params
+        from lca_core.errors import ConfigError
+        from lca_core.plugins import get_plugin_manager
+
+        manager = manager or get_plugin_manager()
+        cls = manager.registry(self.kind).load(self.name, path=f"{self.kind}.name")
+        obj, problems = build_params(cls, self.params, self.kind)
+        if problems:
+            raise ConfigError(problems)
+        obj.setup(runtime or Runtime())
+        return obj
+
+
+#: fixed tables -> their classes; component tables -> (kind, default name)
+FIXED_TABLES: dict[str, type] = {
+    "run": RunSection,
+    "model": ModelSection,
+    "data": DataSection,
+    "split": SplitSection,
+    "trainer": TrainerSection,
+    "checkpointing": CheckpointingSection,
+    "plugins": PluginsSection,
+}
+COMPONENT_TABLES: dict[str, str] = {
+    "composer": "path_distance",
+    "preprocessor": "lm",
+    "scheduler": "cosine_warmup",
+    "logger": "local",
+}
+REQUIRED_TABLES = ("model", "data")
+TABLE_ORDER = ("run", "model", "data", "split", "composer", "preprocessor", "trainer", "scheduler",
+               "checkpointing", "logger", "plugins")
+
+
+@attrs.define(kw_only=True)
+class RunConfig:
+    """A validated run file; ``source`` is where it was read from (not part of equality)."""
+
+    run: RunSection
+    model: ModelSection
+    data: DataSection
+    split: SplitSection
+    composer: ComponentConfig
+    preprocessor: ComponentConfig
+    trainer: TrainerSection
+    scheduler: ComponentConfig
+    checkpointing: CheckpointingSection
+    logger: ComponentConfig
+    plugins: PluginsSection
+    source: Path | None = attrs.field(default=None, eq=False)
+
+    @property
+    def base_dir(self) -> Path:
+        """Relative paths in the run file are relative to its folder."""
+        return self.source.parent if self.source is not None else Path.cwd()
+
+    def resolve_path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def run_name(self) -> str:
+        if self.run.name:
+            return self.run.name
+        if self.source is None:
+            return "run"
+        if self.source.name == "run.toml":
+            return self.source.resolve().parent.name
+        return self.source.stem
+
+    @property
+    def run_dir(self) -> Path:
+        if self.run.dir:
+            return self.resolve_path(self.run.dir)
+        if self.source is not None and self.source.name == "run.toml":
+            return self.source.resolve().parent
+        return Path.cwd() / "runs" / self.run_name

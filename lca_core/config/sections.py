@@ -1,0 +1,33 @@
+"""The fixed tables of a run file that are not components: [run] and [plugins].
+
+Other fixed tables live beside the code that reads them ([model] in `lca_core.models.config`,
+[data]/[split] in `lca_core.data.config`, [trainer]/[checkpointing] in `lca_core.training.config`).
+Rule for every table: a field never takes None unless its default is None (TOML has no null, so a
+resolved file could not write such a value back); "off" is spelled 0 or "".
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from lca_core.components import param
+
+
+@attrs.define(kw_only=True)
+class RunSection:
+    """[run]: the run's name, its directory and the global seed."""
+
+    name: str = param("", doc="Run name; default: the run file's stem, or its folder's name for a file called run.toml.")
+    dir: str = param(
+        "",
+        doc="Run directory; default: the run file's folder for run.toml (as `lca-run init` makes it), "
+        "else runs/<name> under the current directory. Relative paths are relative to the run file.",
+    )
+    seed: int = param(1337, doc="Global seed (model init, sampler, composers that draw random numbers).")
+
+
+@attrs.define(kw_only=True)
+class PluginsSection:
+    """[plugins]: local plugin modules, loaded like installed plugins."""
+
+    modules: list[str] = param(factory=list, doc="Python files (relative to the run file) holding hook implementations.")

@@ -1,0 +1,1 @@
+"""Long Code Arena datapoints: loading through `datasets`, validation, repository-disjoint splits."""

@@ -1,0 +1,29 @@
+"""[model]: which causal LM and tokenizer to load, and how (dtype, attention, compilation)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from lca_core.components import param
+
+
+@attrs.define(kw_only=True)
+class ModelSection:
+    """[model]: a Hugging Face causal LM by hub name, local directory or GGUF file."""
+
+    name_or_path: str = param(doc="Hub name (e.g. deepseek-ai/deepseek-coder-1.3b-base) or local directory.")
+    tokenizer: str = param("", doc="Tokenizer hub name or directory; default: the model's.")
+    gguf_file: str = param("", doc="GGUF file inside name_or_path (or a path) to load weights from.")
+    random_init: bool = param(False, doc="Build the model from its config with random weights (speed tests, quickstart).")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = param(
+        "auto", doc="auto: bf16 where supported, else fp16 with a gradient scaler on CUDA, fp32 on CPU."
+    )
+    attn_implementation: Literal["auto", "flash_attention_2", "sdpa", "eager"] = param(
+        "auto", doc="auto: FlashAttention 2 if installed and usable, else SDPA, else eager."
+    )
+    compile: Literal["auto"] | bool = param("auto", doc="auto: compile each decoder layer on CUDA, nothing on CPU.")
+    device: str = param("auto", doc="auto: a free GPU, else CPU; or 'cpu', 'cuda', 'cuda:1'.")
+    gradient_checkpointing: bool = param(False, doc="Recompute activations in the backward pass to save memory.")
+    trust_remote_code: bool = param(False, doc="Allow code from the model repository to run (off unless you trust it).")

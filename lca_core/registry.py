@@ -1,0 +1,131 @@
+"""One generic registry of named components, an instance per kind (composer, preprocessor, ...).
+
+Targets are classes or lazy ``"package.module:Class"`` strings, imported on first use so that
+listing installed plugins never imports torch or a plugin's heavy dependencies.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import attrs
+
+from lca_core.errors import ConfigError, ConfigProblem, RunError, suggestion
+
+
+@attrs.frozen
+class Origin:
+    """Where a registration came from: the distribution and the plugin (entry point or module)."""
+
+    plugin: str
+    distribution: str = "local"
+    version: str = ""
+
+    def render(self) -> str:
+        version = f" {self.version}" if self.version else ""
+        return f"{self.distribution}{version} (plugin '{self.plugin}')"
+
+
+@attrs.define
+class Entry:
+    """A registered component: its name, lazy target and origin; ``broken`` holds a plugin's failure."""
+
+    kind: str
+    name: str
+    target: Any
+    origin: Origin
+    description: str | None = None
+    broken: BaseException | None = None
+
+    def load(self) -> type:
+        """Import the target if it is a ``"module:attr"`` string; errors name the plugin."""
+        if not isinstance(self.target, str):
+            return self.target
+        module_name, _, attr = self.target.partition(":")
+        try:
+            obj = importlib.import_module(module_name)
+            for part in attr.split(".") if attr else []:
+                obj = getattr(obj, part)
+        except Exception as exc:  # a broken plugin must not take the CLI down with a traceback
+            raise RunError(
+                f"{self.kind} '{self.name}' from {self.origin.render()} could not be imported "
+                f"from '{self.target}': {type(exc).__name__}: {exc}"
+            ) from exc
+        self.target = obj
+        return obj
+
+    def summary(self) -> str:
+        """The description, or the first line of the target's docstring when it is already loaded."""
+        if self.description:
+            return self.description
+        if not isinstance(self.target, str):
+            doc = (self.target.__doc__ or "").strip()
+            return doc.splitlines()[0] if doc else ""
+        return ""
+
+
+class Registry:
+    """Components of one kind by name; duplicate names are kept so conflicts can be reported."""
+
+    def __init__(self, kind: str, plural: str | None = None):
+        self.kind = kind
+        self.plural = plural or kind + "s"
+        self._entries: dict[str, list[Entry]] = {}
+        self.broken_plugins: list[tuple[Origin, BaseException]] = []
+
+    def register(self, name: str, target: Any, *, origin: Origin, description: str | None = None) -> Entry:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{self.kind} name must be a non-empty string, got {name!r}")
+        if not (isinstance(target, (type, str)) or callable(target)):
+            raise TypeError(f"{self.kind} '{name}': target must be a class or a 'module:Class' string")
+        entry = Entry(self.kind, name, target, origin, description)
+        same = self._entries.setdefault(name, [])
+        # The same distribution registering a name twice (e.g. re-loaded local plugin) replaces it.
+        same[:] = [e for e in same if e.origin != origin]
+        same.append(entry)
+        return entry
+
+    def unregister(self, name: str) -> None:
+        self._entries.pop(name, None)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def entries(self) -> list[Entry]:
+        return [e for name in self.names() for e in self._entries[name]]
+
+    def conflicts(self, name: str) -> list[Entry]:
+        found = self._entries.get(name, [])
+        return found if len(found) > 1 else []
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def entry(self, name: str, *, path: str = "") -> Entry:
+        """The single usable entry for ``name``; ConfigError for unknown or conflicting names."""
+        path = path or f"{self.kind}.name"
+        found = self._entries.get(name)
+        if not found:
+            installed = ", ".join(self.names()) or "none"
+            message = f"unknown {self.kind} '{name}'{suggestion(name, self.names())} (installed: {installed})"
+            if self.broken_plugins:
+                broken = "; ".join(f"{o.render()}: {type(e).__name__}: {e}" for o, e in self.broken_plugins)
+                message += f"; broken plugins that may provide it: {broken}"
+            raise ConfigError([ConfigProblem(path, message)])
+        if len(found) > 1:
+            origins = " and ".join(e.origin.render() for e in found)
+            raise ConfigError(
+                [ConfigProblem(path, f"{self.kind} '{name}' is registered by {origins}; uninstall one of them")]
+            )
+        entry = found[0]
+        if entry.broken is not None:
+            exc = entry.broken
+            raise RunError(
+                f"{self.kind} '{name}' comes from a broken plugin, {entry.origin.render()}: "
+                f"{type(exc).__name__}: {exc}"
+            )
+        return entry
+
+    def load(self, name: str, *, path: str = "") -> type:
+        return self.entry(name, path=path).load()

@@ -1,0 +1,1 @@
+"""The fine-tuning loop: sampler, optimizer, metrics, checkpoints, resume."""

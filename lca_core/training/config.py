@@ -1,0 +1,41 @@
+"""[trainer] and [checkpointing]: the loop's hyper-parameters and how checkpoints are kept."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from lca_core.components import param
+
+
+@attrs.define(kw_only=True)
+class TrainerSection:
+    """[trainer]: iterations, batch, AdamW, clipping, validation (defaults: the original's medium_lr preset)."""
+
+    max_iters: int = param(600, doc="Optimizer steps.")
+    micro_batch_size: int = param(1, doc="Samples per forward pass.")
+    gradient_accumulation_steps: int = param(64, doc="Micro-batches per optimizer step (global batch = micro × accum × GPUs).")
+    learning_rate: float = param(3.5e-5, doc="Peak learning rate (the scheduler shapes it).")
+    beta_1: float = param(0.9, doc="AdamW beta 1.")
+    beta_2: float = param(0.999, doc="AdamW beta 2.")
+    weight_decay: float = param(0.01, doc="AdamW weight decay, applied to parameters with ≥ 2 dimensions only.")
+    max_grad_norm: float = param(2.0, doc="Gradient clipping norm (0 = no clipping).")
+    valid_freq: int = param(25, doc="Validate every N steps, and at step 0 (0 = never).")
+    shuffle: bool = param(True, doc="Seeded per-epoch permutations (resumable); false = dataset order.")
+    num_workers: int = param(0, doc="DataLoader worker processes composing and tokenizing.")
+    prefetch_factor: int = param(2, doc="Batches prefetched per worker.")
+    fp32_matmul_precision: Literal["highest", "high", "medium"] = param("high", doc="torch.set_float32_matmul_precision.")
+
+
+@attrs.define(kw_only=True)
+class CheckpointingSection:
+    """[checkpointing]: how often to save, where to start from, and which checkpoints to keep."""
+
+    freq: int = param(25, doc="Save every N steps (0 = only at the end).")
+    init_from: str = param(
+        "resume", doc="scratch | resume (latest checkpoint, or scratch if none) | best | a checkpoint directory."
+    )
+    main_metric: str = param("cross_entropy", doc="Metric that ranks checkpoints (validation, else training).")
+    mode: Literal["min", "max"] = param("min", doc="Whether a lower or higher main metric is better.")
+    top_k: int = param(0, doc="Keep only the k best checkpoints (0 = keep all).")

@@ -1,0 +1,3 @@
+"""Built-in blocks."""
+
+from lca_core import hookimpl  # noqa: F401

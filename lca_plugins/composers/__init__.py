@@ -1,0 +1,3 @@
+"""Built-in composers."""
+
+from lca_core import hookimpl  # noqa: F401

@@ -1,0 +1,3 @@
+"""Built-in loggers."""
+
+from lca_core import hookimpl  # noqa: F401

@@ -1,0 +1,3 @@
+"""Built-in preprocessors."""
+
+from lca_core import hookimpl  # noqa: F401

@@ -1,0 +1,55 @@
+"""Hand-made Long Code Arena datapoints (exact schema) for tests; no dependency on ../shared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CATEGORIES = ("infile", "inproject", "common", "commited", "non_informative", "random")
+RAW_CATEGORIES = ("commited", "common", "infile", "inproject", "non_informative", "other")
+
+DEFAULT_COMPLETION = """import os
+from pkg.util import helper
+
+
+def main():
+    value = helper(1)
+    print(value)
+    return os.path.join("a", "b")
+"""
+
+DEFAULT_SNAPSHOT = {
+    "pkg/util.py": "def helper(x):\n    return x + 1\n",
+    "pkg/__init__.py": "",
+    "pkg/sub/deep.py": "DEEP = 1\n",
+    "README.md": "# Demo\n",
+    "setup.py": "from setuptools import setup\nsetup()\n",
+}
+
+
+def make_datapoint(
+    *,
+    repo: str = "owner__demo",
+    commit_hash: str = "0" * 40,
+    filename: str = "pkg/main.py",
+    content: str = DEFAULT_COMPLETION,
+    snapshot: dict[str, str] | None = None,
+    lines: dict[str, list[int]] | None = None,
+    raw_lines: dict[str, list[int]] | None = None,
+) -> dict[str, Any]:
+    """A datapoint in the exact LCA schema (``commited`` spelling, parallel snapshot lists)."""
+    snapshot = DEFAULT_SNAPSHOT if snapshot is None else snapshot
+    lines = lines if lines is not None else {"inproject": [5], "infile": [], "common": [6], "commited": [],
+                                             "non_informative": [0, 1], "random": [7]}
+    completion_lines = {key: list(lines.get(key, [])) for key in CATEGORIES}
+    if raw_lines is None:
+        raw_lines = {key: list(lines.get(key, [])) for key in RAW_CATEGORIES if key != "other"}
+        raw_lines["other"] = list(lines.get("random", []))
+    completion_lines_raw = {key: list(raw_lines.get(key, [])) for key in RAW_CATEGORIES}
+    return {
+        "repo": repo,
+        "commit_hash": commit_hash,
+        "completion_file": {"filename": filename, "content": content},
+        "completion_lines": completion_lines,
+        "repo_snapshot": {"filename": list(snapshot), "content": list(snapshot.values())},
+        "completion_lines_raw": completion_lines_raw,
+    }
