@@ -1,0 +1,39 @@
+"""LoggerBase: where a run's metrics and messages go (local files, W&B, nowhere).
+
+The trainer calls, in order: ``setup(runtime)`` → ``start(...)`` → ``log``/``message`` many times →
+``finish(status)``. Only rank 0 gets a real logger in distributed runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import attrs
+
+from lca_core.components import Component
+
+Split = Literal["train", "valid"]
+
+
+@attrs.define(kw_only=True)
+class LoggerBase(Component):
+    """Receives metrics per iteration and free-form messages; may keep state across resumes."""
+
+    kind: ClassVar[str] = "logger"
+
+    def start(self, *, resumed_from: int | None, state: dict[str, Any]) -> None:
+        """Open outputs. ``resumed_from`` is the last iteration already done (None for a fresh run);
+        ``state`` is what `state()` returned when the resumed checkpoint was written."""
+
+    def log(self, split: Split, iteration: int, metrics: dict[str, float]) -> None:
+        """Record one row of metrics for ``split`` at ``iteration``; never the same iteration twice."""
+
+    def message(self, level: str, content: str | dict[str, Any]) -> None:
+        """Record a message (level: DEBUG, INFO, WARNING, ERROR)."""
+
+    def state(self) -> dict[str, Any]:
+        """JSON-serialisable state stored in each checkpoint (e.g. a W&B run id)."""
+        return {}
+
+    def finish(self, status: str) -> None:
+        """Close outputs; ``status`` is "completed", "stopped" or "failed"."""
