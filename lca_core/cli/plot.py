@@ -1,0 +1,165 @@
+"""``lca-run plot RUNDIR``: a PNG of a run's training and validation curves, read from its metric CSVs.
+
+Panels, each drawn only when the CSVs have such columns: the loss (``cross_entropy`` and its
+``detached_``/``completion_``/``context_``/``full_`` variants), cross-entropy per LCA line category
+(``inproject_cross_entropy``, ...), accuracies and exact match, and the learning rate. Validation
+curves are solid with markers, training curves thin and faint, in the same colour per metric.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from lca_core.errors import RunError
+
+CATEGORIES = ("inproject", "infile", "committed", "commited", "common", "non_informative", "random", "other")
+_CATEGORY_CE = re.compile(rf"^({'|'.join(CATEGORIES)})_cross_entropy$")
+_LOSS = re.compile(r"^(loss|(\w+_)?cross_entropy)$")
+_ACCURACY = re.compile(r"(accuracy|exact_match)")
+_LEARNING_RATE = ("learning_rate", "lr")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUNDIR", help="a run directory (the folder with logs/), or its run file")
+    parser.add_argument("--out", metavar="FILE", help="where to write the PNG (default: RUNDIR/curves.png)")
+
+
+def run(args: argparse.Namespace) -> int:
+    run_dir = resolve_run_dir(Path(args.run_dir))
+    curves = read_curves(run_dir)
+    out = Path(args.out) if args.out else run_dir / "curves.png"
+    figure = draw(curves, title=run_dir.name)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(out, dpi=110)
+    except OSError as exc:
+        raise RunError(f"cannot write the plot to '{out}': {exc.strerror or exc}; choose another --out") from None
+    rows = {split: len(rows) for split, (_, rows) in curves.items()}
+    print(f"wrote {out} (train: {rows.get('train', 0)} rows, valid: {rows.get('valid', 0)} rows)")
+    return 0
+
+
+def resolve_run_dir(path: Path) -> Path:
+    """The run directory named by ``path``: the folder itself, or the one a run file points to."""
+    if path.is_file() and path.suffix == ".toml":
+        from lca_core.config.loader import load_run_config
+
+        return load_run_config(path).run_dir
+    if not path.exists():
+        raise RunError(f"run directory '{path}' does not exist; pass the folder a run writes into, e.g. runs/<name>")
+    if not path.is_dir():
+        raise RunError(f"'{path}' is not a run directory (nor a .toml run file)")
+    return path
+
+
+def csv_paths(run_dir: Path) -> dict[str, Path]:
+    """Where the run's metric CSVs are: as its resolved [logger] table says, else the defaults."""
+    from lca_plugins.loggers.local import LocalLogger
+    from lca_core.components import parameters
+
+    table: dict[str, Any] = {}
+    resolved = run_dir / "configs" / "resolved.toml"
+    if resolved.is_file():
+        from lca_core.config.loader import read_toml
+
+        try:
+            table = read_toml(resolved).get("logger", {})
+        except Exception:  # an unreadable snapshot: the default file names are still worth a try
+            table = {}
+    names = {p.name for p in parameters(LocalLogger)}
+    try:
+        logger = LocalLogger(**{k: v for k, v in table.items() if k in names})
+    except (TypeError, ValueError):
+        logger = LocalLogger()
+    return logger.csv_paths(run_dir)
+
+
+def read_curves(run_dir: Path) -> dict[str, tuple[list[str], list[dict[str, Any]]]]:
+    """``{split: (columns, rows)}`` for the splits that have rows; a RunError when none has."""
+    from lca_plugins.loggers.files import read_metrics
+
+    paths = csv_paths(run_dir)
+    curves = {}
+    for split, path in paths.items():
+        try:
+            columns, rows = read_metrics(path)
+        except (ValueError, OSError) as exc:
+            raise RunError(f"cannot read metrics: {exc}") from None
+        if rows:
+            curves[split] = (columns, rows)
+    if not curves:
+        listed = ", ".join(str(p.relative_to(run_dir)) if p.is_relative_to(run_dir) else str(p) for p in paths.values())
+        raise RunError(f"no metrics to plot in '{run_dir}': {listed} missing or empty "
+                       "(has the run logged an iteration yet? is this the right folder?)")
+    return curves
+
+
+def panels(curves: dict[str, tuple[list[str], list[dict[str, Any]]]]) -> dict[str, list[str]]:
+    """Panel title -> the metric columns drawn in it, in column order."""
+    seen: list[str] = []
+    for columns, _ in curves.values():
+        seen += [c for c in columns[1:] if c not in seen]
+    groups: dict[str, list[str]] = {"loss": [], "cross-entropy per line category": [],
+                                    "accuracy and exact match": [], "learning rate": []}
+    for name in seen:
+        if _CATEGORY_CE.match(name):
+            groups["cross-entropy per line category"].append(name)
+        elif _LOSS.match(name):
+            groups["loss"].append(name)
+        elif _ACCURACY.search(name):
+            groups["accuracy and exact match"].append(name)
+        elif name in _LEARNING_RATE:
+            groups["learning rate"].append(name)
+    return {title: names for title, names in groups.items() if names}
+
+
+def _series(rows: list[dict[str, Any]], name: str) -> tuple[list[int], list[float]]:
+    xs, ys = [], []
+    for row in rows:
+        value = row.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            xs.append(row["iter_num"])
+            ys.append(float(value))
+    return xs, ys
+
+
+def draw(curves: dict[str, tuple[list[str], list[dict[str, Any]]]], title: str = ""):
+    """A matplotlib Figure (Agg canvas, no pyplot state) of the run's curves."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    groups = panels(curves)
+    if not groups:
+        columns = sorted({c for cols, _ in curves.values() for c in cols[1:]})
+        raise RunError(f"nothing to plot: no loss, cross-entropy, accuracy or learning-rate column among {columns}")
+    ncols = 2 if len(groups) > 2 else 1
+    nrows = math.ceil(len(groups) / ncols)
+    figure = Figure(figsize=(7 * ncols, 3.6 * nrows), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(nrows, ncols, squeeze=False).ravel()
+    palette = [f"C{i}" for i in range(10)]
+    for ax, (panel, names) in zip(axes, groups.items()):
+        for index, name in enumerate(names):
+            colour = palette[index % len(palette)]
+            train = _series(curves["train"][1], name) if "train" in curves else ([], [])
+            valid = _series(curves["valid"][1], name) if "valid" in curves else ([], [])
+            if train[0]:  # faint only when a validation curve of the same metric is drawn over it
+                ax.plot(*train, color=colour, linewidth=1 if valid[0] else 1.6, alpha=0.45 if valid[0] else 1.0,
+                        label=f"train {name}")
+            if valid[0]:
+                ax.plot(*valid, color=colour, linewidth=1.8, marker="o", markersize=3, label=f"valid {name}")
+        ax.set_title(panel)
+        ax.set_xlabel("iteration")
+        ax.grid(True, alpha=0.3)
+        if panel == "learning rate":
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+        ax.legend(fontsize="x-small", ncols=2 if len(names) > 4 else 1)
+    for ax in axes[len(groups):]:
+        ax.set_visible(False)
+    if title:
+        figure.suptitle(f"{title} — valid solid with markers, train faint")
+    return figure
