@@ -1,0 +1,1 @@
+"""Line-completion evaluation: generation and teacher-forced exact match, edit similarity, per category."""

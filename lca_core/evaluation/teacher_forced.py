@@ -1,0 +1,116 @@
+"""Teacher-forced line exact match: one forward pass per file scores every labelled line at once.
+
+A line, in token space, runs up to and including the next target token whose text contains a
+newline. It matches when the argmax at every one of its positions is the target token. As in the
+original, the first ``min_tokens - 1`` positions of a line get a second chance: a newline may not
+end a line that early in generation, so there the argmax is taken with newline tokens banned (unless
+the target itself is a newline). A line's category is that of its first labelled token.
+
+`teacher_forced_exact_match` works on the logits and tensors of a preprocessed batch, so the trainer
+can call it during validation without a second forward pass.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import attrs
+
+#: category ids of the preprocessor contract, by LCA category name (the dataset spells it "commited")
+CATEGORY_IDS: dict[str, int] = {
+    "commited": 0, "common": 1, "infile": 2, "inproject": 3, "non_informative": 4, "random": 5, "other": 6,
+}
+CATEGORY_NAMES: dict[int, str] = {v: k for k, v in CATEGORY_IDS.items()}
+
+
+@attrs.frozen
+class LineOutcome:
+    """One teacher-forced line: batch row, its index among the row's token lines, category id, matched."""
+
+    row: int
+    line: int
+    category: int
+    matched: bool
+
+
+def line_outcomes(logits: Any, target_ids: Any, category_ids: Any, newline_mask: Any, min_tokens: int = 3) -> list[LineOutcome]:
+    """Score every labelled token line of a batch (logits B×L×V aligned with target_ids B×L)."""
+    import torch
+
+    newline_mask = newline_mask.to(logits.device)
+    target_ids = target_ids.to(logits.device)
+    vocab = min(logits.shape[-1], newline_mask.shape[0])
+    is_newline = newline_mask[target_ids.clamp(0, vocab - 1)] & (target_ids >= 0)
+    plain = logits.argmax(-1)
+    banned = logits[..., :vocab].masked_fill(newline_mask[:vocab], float("-inf")).argmax(-1)
+    length = target_ids.shape[1]
+    index = torch.arange(length, device=logits.device).expand_as(target_ids)
+    starts_line = torch.zeros_like(is_newline)
+    starts_line[:, 1:] = is_newline[:, :-1]
+    starts_line[:, 0] = True
+    line_start = torch.where(starts_line, index, torch.zeros_like(index)).cummax(1).values
+    early = (index - line_start) < (min_tokens - 1)
+    prediction = torch.where(early & ~is_newline, banned, plain)
+    correct = (prediction == target_ids).cpu()
+    line_of = (starts_line.long().cumsum(1) - 1).cpu()
+    categories = category_ids.cpu()
+
+    outcomes: list[LineOutcome] = []
+    for row in range(target_ids.shape[0]):
+        state: dict[int, list] = {}  # line -> [category, all correct]
+        for line, category, ok in zip(line_of[row].tolist(), categories[row].tolist(), correct[row].tolist()):
+            entry = state.setdefault(line, [-1, True])
+            if entry[0] < 0 and category >= 0:
+                entry[0] = category
+            entry[1] = entry[1] and ok
+        outcomes += [LineOutcome(row, line, c, bool(ok)) for line, (c, ok) in state.items() if c >= 0]
+    return outcomes
+
+
+def teacher_forced_exact_match(
+    logits: Any, target_ids: Any, category_ids: Any, newline_mask: Any, min_tokens: int = 3
+) -> dict[str, dict[str, float]]:
+    """Per-category teacher-forced exact match of a batch, micro-averaged over lines, for training validation.
+
+    Returns ``{category: {"exact_match": percent, "lines": n}}``; build ``newline_mask`` once with
+    `lca_core.evaluation.generate.newline_token_mask(tokenizer, vocab_size)`.
+    """
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for outcome in line_outcomes(logits, target_ids, category_ids, newline_mask, min_tokens):
+        counts[outcome.category][0] += outcome.matched
+        counts[outcome.category][1] += 1
+    return {
+        CATEGORY_NAMES.get(c, str(c)): {"exact_match": 100.0 * hits / n, "lines": n}
+        for c, (hits, n) in sorted(counts.items())
+    }
+
+
+def encode_file(
+    tokenizer: Any, context: str, completion: str, line_categories: dict[int, str], max_seq_len: int
+) -> tuple[list[int], list[int], list[int]]:
+    """(input ids, target ids, category ids) of context + completion for one teacher-forced pass.
+
+    The whole completion is kept where it fits (the context is cut from the left, keeping a BOS);
+    a token takes the category of the completion line its first character is on.
+    """
+    from lca_core.evaluation.generate import CHARS_PER_TOKEN_BOUND, tail
+
+    ctx = tokenizer(context[-CHARS_PER_TOKEN_BOUND * max_seq_len:], add_special_tokens=True).input_ids
+    head = 1 if ctx and tokenizer.bos_token_id is not None and ctx[0] == tokenizer.bos_token_id else 0
+    encoded = tokenizer(completion, add_special_tokens=False, return_offsets_mapping=True)
+    completion_ids = encoded.input_ids[: max_seq_len + 1 - head]
+    line_starts = [0] + [i + 1 for i, ch in enumerate(completion) if ch == "\n"]
+    categories = []
+    line = 0
+    for start, _ in encoded.offset_mapping[: len(completion_ids)]:
+        while line + 1 < len(line_starts) and line_starts[line + 1] <= start:
+            line += 1
+        name = line_categories.get(line)
+        categories.append(CATEGORY_IDS[name] if name is not None else -1)
+    ctx = ctx[:head] + tail(ctx[head:], max_seq_len + 1 - head - len(completion_ids))
+    ids = ctx + completion_ids
+    # position t predicts token t+1; the first completion token needs one token in front of it
+    inputs, targets = ids[:-1], ids[1:]
+    category_row = [-1] * (len(ctx) - 1) + categories if ctx else categories[1:]
+    return inputs, targets, category_row
