@@ -1,0 +1,1 @@
+"""Building LCA-format datasets from local git repositories and plain directories (`lca-run dataset build`)."""
