@@ -10,12 +10,32 @@ from lca_core.cli.common import add_run_file, load
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_file(parser)
     parser.add_argument("--nproc", type=int, default=0, help="processes on this machine (starts torchrun)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     config = load(args)
-    from lca_core.config.snapshot import write_config_snapshot
+    if args.nproc > 1:
+        from lca_core.errors import RunError
 
-    write_config_snapshot(config, config.run_dir)
-    print(f"configuration written to {config.run_dir / 'configs'}; training is not available yet")
-    return 1
+        raise RunError("--nproc > 1: distributed training is not available yet; run on one process")
+    from lca_core.config.snapshot import write_config_snapshot
+    from lca_core.training.build import build_trainer
+
+    run_dir = config.run_dir
+    for folder in ("checkpoints", "logs"):
+        (run_dir / folder).mkdir(parents=True, exist_ok=True)
+    write_config_snapshot(config, run_dir)
+    trainer = build_trainer(config, progress=not args.no_progress)
+    start = trainer.state.iteration
+    print(f"run '{config.run_name}' → {run_dir}")
+    print(f"  model {config.model.name_or_path}: {trainer.num_params / 1e6:.2f}M parameters on "
+          f"{trainer.hardware.device} ({trainer.hardware.param_dtype})")
+    print(f"  {len(trainer.train_data)} training / {len(trainer.valid_data) if trainer.valid_data is not None else 0} "
+          f"validation datapoints; steps {start} → {config.trainer.max_iters}"
+          + (f" (resumed from {trainer.resumed_from})" if trainer.resumed_from is not None else ""), flush=True)
+    state = trainer.train()
+    final = trainer.state.last_valid
+    summary = f"; validation cross_entropy {final['cross_entropy']:.4f}" if "cross_entropy" in final else ""
+    print(f"done: {state.iteration} steps{summary}; checkpoints in {run_dir / 'checkpoints'}")
+    return 0

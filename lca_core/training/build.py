@@ -1,0 +1,81 @@
+"""Assembling a run from its configuration: hardware, tokenizer, model, data pipeline, logger, trainer."""
+
+from __future__ import annotations
+
+import random
+import warnings
+from typing import Any
+
+from lca_core.components import Runtime
+from lca_core.training.checkpoint import CheckpointManager
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def quiet_libraries() -> None:
+    """Library progress bars and info logs are noise on the terminal; our own bar says what matters."""
+    import datasets
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.utils.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+
+
+def checkpoint_manager(config: Any) -> CheckpointManager:
+    section = config.checkpointing
+    return CheckpointManager(config.run_dir / "checkpoints", main_metric=section.main_metric, mode=section.mode,
+                             top_k=section.top_k)
+
+
+def build_data(config: Any, tokenizer: Any) -> tuple[Any, Any, Runtime]:
+    """(train, valid | None, runtime): datasets with the composer + preprocessor transform set."""
+    from lca_core.data.prepare import prepare_datasets
+    from lca_core.pipeline import make_transform
+
+    runtime = Runtime(seed=config.run.seed, run_dir=config.run_dir, tokenizer=tokenizer, config=config)
+    composer = config.composer.build(runtime)
+    preprocessor = config.preprocessor.build(runtime)
+    train, valid = prepare_datasets(config)
+    transform = make_transform(composer, preprocessor)
+    train.set_transform(transform)
+    if valid is not None:
+        valid.set_transform(transform)
+    return train, valid, runtime
+
+
+def build_trainer(config: Any, *, progress: bool = True) -> Any:
+    """Everything the run file describes, wired together and resumed where init_from says."""
+    from lca_core.models.loading import choose_hardware, load_model, load_tokenizer
+    from lca_core.plugins import get_plugin_manager
+    from lca_core.training.trainer import Trainer, load_resume
+
+    quiet_libraries()
+    seed_everything(config.run.seed)
+    checkpoints = checkpoint_manager(config)
+    checkpoints.clean_partial()
+    start = checkpoints.resolve_init(config.checkpointing.init_from, config.resolve_path)
+    if start is None and config.checkpointing.init_from == "scratch" and checkpoints.complete():
+        warnings.warn(f"init_from = \"scratch\" but {checkpoints.root} already holds checkpoints; "
+                      "they will be overwritten as this run reaches their iterations", stacklevel=2)
+    hardware = choose_hardware(config.model)
+    model_dir = CheckpointManager.model_dir(start) if start is not None else None
+    has_tokenizer = model_dir is not None and any((model_dir / f).exists()
+                                                  for f in ("tokenizer.json", "tokenizer_config.json"))
+    tokenizer = load_tokenizer(config, from_dir=model_dir if has_tokenizer else None)
+    model = load_model(config, hardware, tokenizer=tokenizer, from_dir=model_dir)
+    train, valid, runtime = build_data(config, tokenizer)
+    scheduler = config.scheduler.build(runtime)
+    logger = config.logger.build(runtime)
+    resume = load_resume(start) if start is not None else None
+    return Trainer(config=config, model=model, tokenizer=tokenizer, hardware=hardware, train_data=train,
+                   valid_data=valid, scheduler=scheduler, logger=logger, checkpoints=checkpoints, resume=resume,
+                   plugin_manager=get_plugin_manager(), progress=progress)

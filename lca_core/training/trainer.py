@@ -1,0 +1,288 @@
+"""The fine-tuning loop: one class whose `train()` reads top to bottom (nanoGPT / torchtune style).
+
+Each iteration: set the learning rate → fetch ``accum`` micro-batches → forward/backward each, with
+the loss weighted by target tokens across the whole accumulated batch → clip → step → log →
+validate / checkpoint at their frequencies. Resume restores weights, optimizer, scaler, RNG states and
+the sampler position, so a run killed at any point continues exactly as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from lca_core.training.checkpoint import CheckpointManager
+from lca_core.training.metrics import (
+    PEAK_FLOPS,
+    MetricAccumulator,
+    flops_per_token,
+    newline_token_mask,
+    token_cross_entropy,
+)
+from lca_core.training.optim import build_optimizer, set_learning_rate
+from lca_core.training.sampler import FusedSampler
+from lca_core.training.state import TrainerState, capture_rng, restore_rng
+
+TENSOR_KEYS = ("input_ids", "target_ids", "loss_mask", "category_ids", "completion_mask", "attention_mask",
+               "target_attention_mask")
+
+
+@attrs.define(kw_only=True)
+class Resume:
+    """What a checkpoint hands the trainer: its state, optimizer/scaler state and RNG states."""
+
+    path: Path
+    state: TrainerState
+    optim: dict[str, Any] | None
+    rng: dict[str, Any] | None
+
+
+class Trainer:
+    """Full fine-tuning of a causal LM on preprocessed batches.
+
+    ``train_data`` / ``valid_data`` are indexable by a list of row indices and return a batch dict of
+    tensors (a `datasets.Dataset` with the composer+preprocessor transform set, or anything alike).
+    """
+
+    def __init__(self, *, config: Any, model: Any, tokenizer: Any, hardware: Any, train_data: Any,
+                 valid_data: Any = None, scheduler: Any, logger: Any, checkpoints: CheckpointManager,
+                 resume: Resume | None = None, plugin_manager: Any = None, progress: bool = True):
+        import torch
+
+        self.config, self.trainer = config, config.trainer
+        self.model, self.tokenizer, self.hardware = model, tokenizer, hardware
+        self.train_data, self.valid_data = train_data, valid_data
+        self.scheduler, self.logger, self.checkpoints = scheduler, logger, checkpoints
+        self.plugins, self.progress = plugin_manager, progress
+        self.device = torch.device(hardware.device)
+
+        torch.set_float32_matmul_precision(self.trainer.fp32_matmul_precision)
+        self.optimizer = build_optimizer(model, self.trainer)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=hardware.grad_scaler)
+        self.sampler = FusedSampler(len(train_data), seed=config.run.seed, shuffle=self.trainer.shuffle)
+        self.state = TrainerState()
+        self.resumed_from: int | None = None
+        if resume is not None:
+            self._restore(resume)
+
+        self.train_metrics = MetricAccumulator()
+        vocab = model.get_output_embeddings().weight.shape[0]
+        self.valid_metrics = MetricAccumulator(
+            newline_ids=newline_token_mask(tokenizer, vocab).to(self.device) if valid_data is not None else None)
+        self.num_params = sum(p.numel() for p in model.parameters())
+
+    # --- the loop -----------------------------------------------------------------------------------
+
+    def train(self) -> TrainerState:
+        """Run until ``trainer.max_iters`` optimizer steps are done; returns the final state."""
+        max_iters = self.trainer.max_iters
+        self.logger.start(resumed_from=self.resumed_from, state=self.state.logger_state)
+        self._notify("lca_run_start", config=self.config, run_dir=self.checkpoints.root.parent,
+                     start_iteration=self.state.iteration)
+        status, error = "failed", None
+        try:
+            if self.state.iteration == 0 and self._validating:
+                self.validate()
+            bar = self._progress_bar()
+            while self.state.iteration < max_iters:
+                train_metrics = self.train_step()
+                iteration = self.state.iteration
+                self.logger.log("train", iteration, train_metrics)
+                self._notify("lca_after_optimizer_step", iteration=iteration, metrics=train_metrics,
+                             learning_rate=train_metrics["learning_rate"])
+                bar.update(1)
+                bar.set_postfix(loss=f"{train_metrics['cross_entropy']:.4f}", lr=f"{train_metrics['learning_rate']:.2e}",
+                                tok_s=f"{train_metrics['tokens_per_second']:.0f}")
+                last = iteration == max_iters
+                if self._validating and (iteration % self.trainer.valid_freq == 0 or last):
+                    self.validate()
+                freq = self.config.checkpointing.freq
+                if last or (freq and iteration % freq == 0):
+                    self.save(train_metrics)
+            bar.close()
+            status = "completed"
+        except KeyboardInterrupt:
+            status = "stopped"
+            raise
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            self.logger.finish(status)
+            self._notify("lca_run_end", run_dir=self.checkpoints.root.parent, status=status,
+                         iteration=self.state.iteration, error=error)
+        return self.state
+
+    def train_step(self) -> dict[str, float]:
+        """One optimizer step over ``accum`` micro-batches; returns the step's training metrics."""
+        import torch
+
+        started = time.perf_counter()
+        iteration = self.state.iteration  # 0-based index of the step being taken
+        lr = self.scheduler.lr(iteration, self.trainer.learning_rate)
+        set_learning_rate(self.optimizer, lr)
+        self.model.train()
+
+        micro_batches = self.next_micro_batches()
+        # The loss is the mean over every target token of the accumulated batch (not a mean of
+        # micro-batch means), so k micro-batches give the same gradient as one batch of their tokens.
+        loss_tokens = max(1, int(sum(int(b["loss_mask"].sum()) for b in micro_batches)))
+        tokens = sum(self._input_tokens(b) for b in micro_batches)
+        self.train_metrics.reset()
+        for batch in micro_batches:
+            batch = self._to_device(batch)
+            with self._autocast():
+                logits = self._forward(batch)
+            ce = token_cross_entropy(logits, batch["target_ids"])
+            loss = (ce * batch["loss_mask"]).sum() / loss_tokens
+            self.scaler.scale(loss).backward()
+            self.train_metrics.update(ce.detach(), batch)
+            del logits, ce, loss
+
+        grad_norm = None
+        if self.trainer.max_grad_norm > 0:
+            self.scaler.unscale_(self.optimizer)
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.trainer.max_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+
+        self.state.iteration += 1
+        self.state.tokens_seen += tokens
+        self.state.loss_tokens_seen += loss_tokens
+        metrics = self.train_metrics.compute()  # the one host sync of the step
+        elapsed = time.perf_counter() - started
+        metrics.update(self._step_statistics(lr, grad_norm, tokens, elapsed))
+        return metrics
+
+    def validate(self) -> dict[str, float]:
+        """One pass over the validation set; logs and returns token-weighted metrics."""
+        import torch
+
+        self.model.eval()
+        self.valid_metrics.reset()
+        size = self.trainer.micro_batch_size
+        with torch.no_grad():
+            for start in range(0, len(self.valid_data), size):
+                batch = self._to_device(self._fetch(self.valid_data, list(range(start, min(start + size, len(self.valid_data))))))
+                with self._autocast():
+                    logits = self._forward(batch)
+                ce = token_cross_entropy(logits, batch["target_ids"])
+                self.valid_metrics.update(ce, batch, logits=logits.float())
+        metrics = self.valid_metrics.compute()
+        metrics["epoch"] = self.sampler.epoch(self.state.sample_position)
+        self.state.last_valid = metrics
+        self.logger.log("valid", self.state.iteration, metrics)
+        self._notify("lca_after_validation", iteration=self.state.iteration, metrics=metrics)
+        self.model.train()
+        return metrics
+
+    def save(self, train_metrics: dict[str, float]) -> Path:
+        """Write checkpoint ``NNNN`` atomically; it holds everything exact resume needs."""
+        self.state.logger_state = dict(self.logger.state())
+        optim_state = {"optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict()}
+        state = {"trainer": self.state.to_dict(), "rng": capture_rng()}
+        metrics = {"iteration_number": self.state.iteration, "train_metrics": train_metrics,
+                   "valid_metrics": self.state.last_valid}
+        path = self.checkpoints.save(self.state.iteration, model=self.model, tokenizer=self.tokenizer,
+                                     optim_state=optim_state, state=state, metrics=metrics)
+        self.logger.message("INFO", {"checkpoint": str(path), "iteration": self.state.iteration})
+        self._notify("lca_after_checkpoint", iteration=self.state.iteration, path=path, metrics=metrics)
+        return path
+
+    # --- data ---------------------------------------------------------------------------------------
+
+    def next_micro_batches(self) -> list[dict[str, Any]]:
+        """The ``accum`` micro-batches of this step, read at the sampler's position (then advanced)."""
+        size, accum = self.trainer.micro_batch_size, self.trainer.gradient_accumulation_steps
+        out = []
+        for _ in range(accum):
+            indices = self.sampler.indices(self.state.sample_position, size)
+            out.append(self._fetch(self.train_data, indices))
+            self.state.sample_position += size
+        return out
+
+    @staticmethod
+    def _fetch(data: Any, indices: list[int]) -> dict[str, Any]:
+        batch = data[indices]
+        return {k: batch[k] for k in TENSOR_KEYS if k in batch}
+
+    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+
+    @staticmethod
+    def _input_tokens(batch: dict[str, Any]) -> int:
+        mask = batch.get("attention_mask")
+        return int(mask.sum()) if mask is not None else batch["input_ids"].numel()
+
+    # --- model --------------------------------------------------------------------------------------
+
+    def _forward(self, batch: dict[str, Any]) -> Any:
+        mask = batch.get("attention_mask")
+        # An all-true mask is dropped: without it SDPA keeps its fused causal kernel.
+        if mask is not None and bool(mask.all()):
+            mask = None
+        return self.model(input_ids=batch["input_ids"], attention_mask=mask).logits
+
+    def _autocast(self):
+        import torch
+
+        if not self.hardware.autocast_dtype:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=getattr(torch, self.hardware.autocast_dtype))
+
+    # --- bookkeeping --------------------------------------------------------------------------------
+
+    @property
+    def _validating(self) -> bool:
+        return self.valid_data is not None and len(self.valid_data) > 0 and self.trainer.valid_freq > 0
+
+    def _step_statistics(self, lr: float, grad_norm: Any, tokens: int, elapsed: float) -> dict[str, float]:
+        import torch
+
+        stats = {
+            "learning_rate": lr,
+            "grad_norm": float(grad_norm) if grad_norm is not None else float("nan"),
+            "tokens_per_second": tokens / elapsed if elapsed > 0 else float("nan"),
+            "tokens": float(self.state.tokens_seen),
+            "epoch": self.sampler.epoch(self.state.sample_position),
+        }
+        if self.device.type == "cuda":
+            cfg = self.model.config
+            seq_len = tokens / max(1, self.trainer.micro_batch_size * self.trainer.gradient_accumulation_steps)
+            per_token = flops_per_token(self.num_params, cfg.num_hidden_layers, cfg.hidden_size, int(seq_len))
+            stats["mfu"] = stats["tokens_per_second"] * per_token / PEAK_FLOPS
+            stats["peak_memory_gib"] = torch.cuda.max_memory_allocated(self.device) / 2**30
+        return stats
+
+    def _restore(self, resume: Resume) -> None:
+        self.state = resume.state
+        self.resumed_from = resume.state.iteration if resume.optim is not None else None
+        if resume.optim is not None:
+            self.optimizer.load_state_dict(resume.optim["optimizer"])
+            if resume.optim.get("scaler"):
+                self.scaler.load_state_dict(resume.optim["scaler"])
+        if resume.rng is not None:
+            restore_rng(resume.rng)
+
+    def _notify(self, hook: str, **kwargs: Any) -> None:
+        if self.plugins is not None:
+            self.plugins.notify(hook, **kwargs)
+
+    def _progress_bar(self):
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.trainer.max_iters, initial=self.state.iteration, desc="train", unit="step",
+                    disable=None if self.progress else True, dynamic_ncols=True)
+
+
+def load_resume(path: Path) -> Resume:
+    """Read a checkpoint for resuming (weights load separately, from ``model/``)."""
+    state, optim = CheckpointManager.load_state(path)
+    if state is None:  # a bare model directory: weights only, a fresh loop
+        return Resume(path=path, state=TrainerState(), optim=None, rng=None)
+    return Resume(path=path, state=TrainerState.from_dict(state["trainer"]), optim=optim, rng=state.get("rng"))
