@@ -162,6 +162,8 @@ class MetricTable:
         Rows past ``keep_through`` come from a run killed after its last checkpoint; the resumed run
         logs those iterations again. Returns how many rows were dropped.
         """
+        for stale in self.path.parent.glob(f".{self.path.name}.tmp-*"):  # a rewrite cut short by a kill
+            stale.unlink(missing_ok=True)
         columns, rows = read_metrics(self.path)
         kept = [r for r in rows if keep_through is not None and r[ITER] <= keep_through]
         if columns:
