@@ -1,0 +1,203 @@
+"""Python source analysis with the standard library (``ast``, ``tokenize``) instead of tree-sitter.
+
+Declarations, imports, call counts and code segments of a Python file. Snapshot files are not
+always valid Python 3 (Python 2 files, templates), so every function degrades gracefully: the
+token-based ones tolerate most broken code, and the ``ast`` ones fall back to a line scan.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import io
+import keyword
+import re
+import tokenize
+from collections.abc import Iterator
+
+_DEF_LINE = re.compile(r"^\s*(?:async\s+def|def|class)\s+\w")
+_KEYWORDS = frozenset(keyword.kwlist) - {"True", "False", "None"}
+
+
+def _tokens(source: str) -> Iterator[tokenize.TokenInfo]:
+    """Tokens of ``source``; stops quietly where the tokenizer gives up."""
+    try:
+        yield from tokenize.generate_tokens(io.StringIO(source).readline)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return
+
+
+def _line_offsets(source: str) -> list[int]:
+    offsets = [0]
+    for line in source.splitlines(keepends=True):
+        offsets.append(offsets[-1] + len(line))
+    return offsets
+
+
+def declarations(source: str) -> str:
+    """Every class and function header of ``source``, nested ones too, in source order.
+
+    Each header runs from the start of its line to the colon that opens its body, followed by
+    ``" ..."``; headers are joined by newlines (the original's declaration-only preprocessor).
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return "\n".join(
+            line.rstrip() + (" ..." if line.rstrip().endswith(":") else "")
+            for line in source.split("\n") if _DEF_LINE.match(line)
+        )
+    nodes = sorted(
+        (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
+    if not nodes:
+        return ""
+    offsets = _line_offsets(source)
+    # Positions of the colons at bracket depth 0: the first one after a `def`/`class` opens its body
+    # (annotations, defaults and lambdas inside brackets have deeper colons).
+    colons: list[int] = []
+    depth = 0
+    for tok in _tokens(source):
+        if tok.type == tokenize.OP:
+            if tok.string in "([{":
+                depth += 1
+            elif tok.string in ")]}":
+                depth -= 1
+            elif tok.string == ":" and depth == 0:
+                colons.append(offsets[tok.start[0] - 1] + tok.start[1])
+    headers = []
+    for node in nodes:
+        start = offsets[node.lineno - 1]
+        at = bisect.bisect_left(colons, start + node.col_offset)
+        if at == len(colons):
+            continue
+        headers.append(source[start:colons[at] + 1] + " ...")
+    return "\n".join(headers)
+
+
+def module_name(path: str) -> str:
+    """``pkg/sub/mod.py`` -> ``pkg.sub.mod``; a package's ``__init__.py`` names the package."""
+    stem = path[:-3] if path.endswith(".py") else path
+    parts = [p for p in stem.replace("\\", "/").split("/") if p not in ("", ".")]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_modules(source: str, filename: str) -> set[str]:
+    """Dotted names ``source`` imports, relative imports resolved against ``filename``'s package.
+
+    ``from a.b import c`` yields both ``a.b`` and ``a.b.c`` (``c`` may be a module).
+    """
+    package = module_name(filename).split(".")[:-1] if not filename.endswith("__init__.py") \
+        else module_name(filename).split(".")
+    found: set[str] = set()
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        for match in re.finditer(r"^\s*(?:from\s+([\w.]+)\s+import\s+([\w, ]+)|import\s+([\w., ]+))", source, re.M):
+            if match.group(3):
+                found.update(part.split(" as ")[0].strip() for part in match.group(3).split(","))
+            elif not match.group(1).startswith("."):
+                found.add(match.group(1))
+                found.update(f"{match.group(1)}.{n.strip()}" for n in match.group(2).split(",") if n.strip())
+        return {m for m in found if m}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base_parts = package[: len(package) - (node.level - 1)] if node.level - 1 <= len(package) else []
+                base = ".".join(base_parts + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            if base:
+                found.add(base)
+            found.update(f"{base}.{alias.name}" if base else alias.name for alias in node.names if alias.name != "*")
+    return found
+
+
+def is_imported(path: str, modules: set[str]) -> bool:
+    """Whether the file at ``path`` is one of ``modules`` (also under a ``src/``-style prefix)."""
+    name = module_name(path)
+    if not name:
+        return False
+    if name in modules:
+        return True
+    return any(name.endswith("." + m) for m in modules)
+
+
+def count_calls(source: str) -> int:
+    """Call expressions in ``source``: an opening parenthesis right after a name, ``)`` or ``]``.
+
+    Token-based, so it also counts in fragments that do not parse; ``def f(`` and ``class C(`` are
+    not calls, nor are keywords followed by a parenthesis (``if (x)``).
+    """
+    calls = 0
+    prev = prev2 = None
+    for tok in _tokens(source):
+        if tok.type in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+            continue
+        if tok.type == tokenize.OP and tok.string == "(" and prev is not None:
+            if prev.type == tokenize.NAME and prev.string not in _KEYWORDS:
+                if not (prev2 is not None and prev2.type == tokenize.NAME and prev2.string in ("def", "class")):
+                    calls += 1
+            elif prev.type == tokenize.OP and prev.string in (")", "]"):
+                calls += 1
+        prev2, prev = prev, tok
+    return calls
+
+
+#: The code-segment kinds, in the order their chunks are emitted.
+SEGMENTS = ("comment", "docstring", "import", "code")
+
+
+def code_segments(source: str) -> dict[str, str]:
+    """``source`` split into its comment, docstring, import and code segments (the original's chunker).
+
+    A segment is a run of tokens of one kind, with the whitespace after it; a run of comments is
+    kept only if it spans at least two line breaks (single-line comments are dropped); comments
+    and docstrings lose the leading whitespace of every line. Returns the non-blank segments,
+    right-stripped, by kind.
+    """
+    offsets = _line_offsets(source)
+    starts: list[tuple[int, str]] = []
+    statement_kind = "code"
+    at_statement_start = True
+    for tok in _tokens(source):
+        if tok.type in (tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
+            continue
+        if tok.type == tokenize.NEWLINE:
+            at_statement_start, statement_kind = True, "code"
+            continue
+        if tok.type == tokenize.COMMENT:
+            kind = "comment"
+        else:
+            if at_statement_start:
+                statement_kind = "import" if tok.type == tokenize.NAME and tok.string in ("import", "from") else "code"
+                at_statement_start = False
+            if tok.type == tokenize.STRING and tok.string.startswith(('"""', "'''")):
+                kind = "docstring"
+            else:
+                kind = statement_kind
+        if not starts or starts[-1][1] != kind:
+            starts.append((offsets[tok.start[0] - 1] + tok.start[1], kind))
+    pieces: dict[str, list[str]] = {kind: [] for kind in SEGMENTS}
+    if not starts:
+        return {"code": source.rstrip()} if source.strip() else {}
+    starts.append((len(source), ""))
+    for (start, kind), (end, _) in zip(starts, starts[1:]):
+        text = source[start:end]
+        if kind in ("comment", "docstring"):
+            if kind == "comment" and text.count("\n") < 2:
+                continue
+            # Unlike the original, keep the segment's last line break so segments do not run together.
+            text = "\n".join(line.lstrip() for line in text.splitlines()) + ("\n" if text.endswith("\n") else "")
+        pieces[kind].append(text)
+    out = {}
+    for kind in SEGMENTS:
+        text = "".join(pieces[kind])
+        if text.strip():
+            out[kind] = text.rstrip()
+    return out
