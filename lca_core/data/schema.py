@@ -60,3 +60,42 @@ def lca_features():
 def empty_lines(raw: bool = False) -> dict[str, list[int]]:
     """A line-category struct with every category empty."""
     return {key: [] for key in (RAW_CATEGORIES if raw else CATEGORIES)}
+
+
+def _value(dtype: str) -> dict[str, str]:
+    return {"dtype": dtype, "_type": "Value"}
+
+
+def _sequence(feature: dict) -> dict:
+    return {"feature": feature, "_type": "Sequence"}
+
+
+def features_metadata() -> dict[str, Any]:
+    """The ``huggingface`` parquet metadata of the public files (classic ``Sequence`` spelling, which every
+    `datasets` version reads), built without importing `datasets`."""
+    features = {
+        "repo": _value("string"),
+        "commit_hash": _value("string"),
+        "completion_file": {"filename": _value("string"), "content": _value("string")},
+        "completion_lines": {key: _sequence(_value("int32")) for key in CATEGORIES},
+        "repo_snapshot": _sequence({"filename": _value("string"), "content": _value("string")}),
+        "completion_lines_raw": {key: _sequence(_value("int64")) for key in RAW_CATEGORIES},
+    }
+    return {"info": {"features": features}}
+
+
+def arrow_schema():
+    """The exact LCA arrow schema with its ``huggingface`` metadata (pyarrow only: fast to import)."""
+    import json
+
+    import pyarrow as pa
+
+    text = pa.string()
+    return pa.schema([
+        ("repo", text),
+        ("commit_hash", text),
+        ("completion_file", pa.struct([("filename", text), ("content", text)])),
+        ("completion_lines", pa.struct([(key, pa.list_(pa.int32())) for key in CATEGORIES])),
+        ("repo_snapshot", pa.struct([("filename", pa.list_(text)), ("content", pa.list_(text))])),
+        ("completion_lines_raw", pa.struct([(key, pa.list_(pa.int64())) for key in RAW_CATEGORIES])),
+    ], metadata={"huggingface": json.dumps(features_metadata())})

@@ -41,9 +41,9 @@ def _write_parquet(datapoints: Iterable[dict], path: Path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from lca_core.data.schema import lca_features
+    from lca_core.data.schema import arrow_schema
 
-    schema = lca_features().arrow_schema  # carries the `huggingface` features metadata
+    schema = arrow_schema()  # carries the `huggingface` features metadata, as the public files do
     count, rows = 0, []
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         for datapoint in datapoints:
