@@ -59,8 +59,9 @@ class WandbLogger(LocalLogger):
 
             self._run_name = config.run_name
             config = config_to_dict(config)
-        else:
-            self._run_name = Path(runtime.run_dir).name if runtime.run_dir is not None else "run"
+        else:  # a plain dict (a resolved.toml read back, or a test): its [run] name, else the folder's
+            fallback = Path(runtime.run_dir).name if runtime.run_dir is not None else "run"
+            self._run_name = str(((config or {}).get("run") or {}).get("name") or fallback)
         self._config = dict(config or {})
 
     def start(self, *, resumed_from: int | None, state: dict[str, Any]) -> None:

@@ -1,0 +1,83 @@
+"""``lca-run plot``: a PNG of the curves the local logger wrote, and clear errors without them."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lca_core.cli.plot import csv_paths, panels, read_curves
+from lca_core.components import Runtime
+from lca_plugins.loggers.local import LocalLogger
+from lca_plugins.schedulers.schedules import CosineWarmup
+
+CATEGORIES = ("inproject", "infile", "commited", "common", "non_informative", "random")
+
+
+def write_run(run_dir: Path, **logger_params) -> None:
+    """Log 30 iterations the way the trainer does: valid at 0 and every 10, train from 1."""
+    schedule = CosineWarmup(warmup_iters=5, lr_decay_iters=30)
+    logger = LocalLogger(**logger_params)
+    logger.setup(Runtime(run_dir=run_dir))
+    logger.start(resumed_from=None, state={})
+    for it in range(31):
+        loss = 1.0 + 2.0 / (it + 1)
+        if it:
+            logger.log("train", it, {"cross_entropy": loss, "detached_cross_entropy": loss + 1,
+                                     "learning_rate": schedule.lr(it, 1e-4), "tokens_per_second": 900.0})
+        if it % 10 == 0:
+            metrics = {"cross_entropy": loss + 0.1, "inproject_top_1_accuracy": 0.4}
+            metrics.update({f"{c}_cross_entropy": loss + i / 10 for i, c in enumerate(CATEGORIES)})
+            logger.log("valid", it, metrics)
+    logger.finish("completed")
+
+
+def lca_run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["lca-run", "plot", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_plot_writes_a_png_of_the_training_and_validation_curves(tmp_path):
+    write_run(tmp_path / "run")
+    out = tmp_path / "figures" / "curves.png"
+    result = lca_run(str(tmp_path / "run"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {out} (train: 30 rows, valid: 4 rows)" in result.stdout
+    from matplotlib.image import imread
+
+    height, width, _ = imread(out).shape
+    assert width > 1000 and height > 600  # four panels on a 2×2 grid
+
+
+def test_metrics_are_grouped_into_panels(tmp_path):
+    write_run(tmp_path)
+    groups = panels(read_curves(tmp_path))
+    assert groups == {
+        "loss": ["cross_entropy", "detached_cross_entropy"],
+        "cross-entropy per line category": [f"{c}_cross_entropy" for c in CATEGORIES],
+        "accuracy and exact match": ["inproject_top_1_accuracy"],
+        "learning rate": ["learning_rate"],
+    }
+
+
+def test_plot_reads_the_file_names_from_the_resolved_config(tmp_path):
+    write_run(tmp_path, directory="metrics", train_csv="t.csv", valid_csv="v.csv")
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "resolved.toml").write_text(
+        '[logger]\nname = "wandb"\nproject = "x"\ndirectory = "metrics"\ntrain_csv = "t.csv"\nvalid_csv = "v.csv"\n'
+    )
+    assert csv_paths(tmp_path) == {"train": tmp_path / "metrics" / "t.csv", "valid": tmp_path / "metrics" / "v.csv"}
+    assert set(read_curves(tmp_path)) == {"train", "valid"}
+
+
+@pytest.mark.parametrize("case", ["missing", "empty"])
+def test_plot_says_what_is_wrong_with_the_run_directory(tmp_path, case):
+    run_dir = tmp_path / "runs" / "nope"
+    if case == "empty":
+        (run_dir / "logs").mkdir(parents=True)
+        (run_dir / "logs" / "train.csv").write_text("")
+    result = lca_run(str(run_dir))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    expected = "does not exist" if case == "missing" else "no metrics to plot"
+    assert result.stderr.startswith("lca-run: error: ") and expected in result.stderr and str(run_dir) in result.stderr
