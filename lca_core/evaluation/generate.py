@@ -39,6 +39,16 @@ def file_prefix(completion: str, line_index: int) -> str:
     return "".join(line + "\n" for line in lines[:line_index])
 
 
+def encode_context(tokenizer: Any, context: str, max_seq_len: int) -> tuple[list[int], int]:
+    """(ids, head): the context's token ids behind a BOS where the tokenizer has one, as in training;
+    ``head`` is 1 when ids[0] is that BOS (it survives any cut). The text is pre-cut by characters."""
+    ids = tokenizer(context[-CHARS_PER_TOKEN_BOUND * max_seq_len:], add_special_tokens=True).input_ids
+    bos = tokenizer.bos_token_id
+    if bos is None:
+        return ids, 0
+    return (ids if ids and ids[0] == bos else [bos, *ids]), 1
+
+
 def newline_token_mask(tokenizer: Any, vocab_size: int) -> Any:
     """A bool tensor over the vocabulary: True where the token's text contains a newline."""
     import torch
@@ -80,9 +90,7 @@ class LineCompleter:
         prompt plus ``max_new_tokens`` fits: the reference cut it per line, which rules out reuse.
         """
         tok = self.tokenizer
-        context = context[-CHARS_PER_TOKEN_BOUND * self.max_seq_len:]
-        ctx = tok(context, add_special_tokens=True).input_ids
-        head = 1 if ctx and tok.bos_token_id is not None and ctx[0] == tok.bos_token_id else 0
+        ctx, head = encode_context(tok, context, self.max_seq_len)
         room = self.max_seq_len - self.max_new_tokens
         prefixes = [tok(file_prefix(completion, i), add_special_tokens=False).input_ids for i in line_indices]
         prefixes = [tail(p, room - head) for p in prefixes]

@@ -94,10 +94,9 @@ def encode_file(
     The whole completion is kept where it fits (the context is cut from the left, keeping a BOS);
     a token takes the category of the completion line its first character is on.
     """
-    from lca_core.evaluation.generate import CHARS_PER_TOKEN_BOUND, tail
+    from lca_core.evaluation.generate import encode_context, tail
 
-    ctx = tokenizer(context[-CHARS_PER_TOKEN_BOUND * max_seq_len:], add_special_tokens=True).input_ids
-    head = 1 if ctx and tokenizer.bos_token_id is not None and ctx[0] == tokenizer.bos_token_id else 0
+    ctx, head = encode_context(tokenizer, context, max_seq_len)
     encoded = tokenizer(completion, add_special_tokens=False, return_offsets_mapping=True)
     completion_ids = encoded.input_ids[: max_seq_len + 1 - head]
     line_starts = [0] + [i + 1 for i, ch in enumerate(completion) if ch == "\n"]
