@@ -255,7 +255,8 @@ def datapoints_of(source: _Source) -> Iterator[dict]:
         for candidate in candidates:
             if built >= wanted:
                 break
-            if candidate.commit in used_commits and candidate.parent or candidate.path in used_paths:
+            # one datapoint per commit (a plain directory's files all share its content hash) and per path
+            if (candidate.parent and candidate.commit in used_commits) or candidate.path in used_paths:
                 continue
             datapoint = build_datapoint(source, candidate)
             if datapoint is None:
