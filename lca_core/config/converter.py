@@ -185,7 +185,7 @@ def structure(table: Any, cls: type, path: str = "") -> tuple[Any, list[ConfigPr
 
 def _collect(exc: BaseException, path: str, problems: list[ConfigProblem], cls: Any = None) -> None:
     if isinstance(exc, ForbiddenExtraKeysError):
-        allowed = [f.name for f in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
+        allowed = [f.name for f in attrs.fields(exc.cl) if f.init and not f.name.startswith("_")] if attrs.has(exc.cl) else []
         for key in sorted(exc.extra_fields):
             listing = f" (allowed: {', '.join(allowed)})" if allowed else " (this table takes no keys)"
             problems.append(ConfigProblem(join_path(path, key), f"unknown key{suggestion(key, allowed)}{listing}"))

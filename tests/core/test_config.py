@@ -25,9 +25,10 @@ def test_override_values_are_toml_literals(text, expected):
 def test_overrides_apply_and_validate(tmp_path, plugin_manager):
     run_file = tmp_path / "exp.toml"
     run_file.write_text(BASE)
-    config = load_run_config(run_file, ["trainer.learning_rate=3e-5", "scheduler.name=constant"])
+    config = load_run_config(run_file, ["trainer.learning_rate=3e-5", "scheduler.name=linear"])
     assert config.trainer.learning_rate == 3e-5
-    assert config.scheduler.name == "constant" and config.scheduler.params == {}
+    assert config.scheduler.name == "linear"
+    assert config.scheduler.params == {"warmup_iters": 1, "lr_decay_iters": 0, "min_lr": 5e-8}
 
 
 def test_run_name_and_dir_rules(tmp_path, plugin_manager, monkeypatch):
