@@ -6,6 +6,7 @@ composer's blocks (``lca_plugins.blocks``) so that both mean exactly the same th
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 from collections.abc import Sequence
@@ -74,18 +75,19 @@ _SUBWORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _STOPWORDS = frozenset(word.lower() for word in keyword.kwlist)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _identifier_tokens(ident: str) -> tuple[str, ...]:
+    lower = ident.lower()
+    if lower in _STOPWORDS:
+        return ()
+    parts = _SUBWORD.findall(ident)
+    return (lower, *(p.lower() for p in parts)) if len(parts) > 1 else (lower,)
+
+
 def code_tokens(text: str) -> list[str]:
     """Lexical tokens for retrieval: identifiers (not Python keywords), plus their snake/camel-case parts, lower-cased."""
-    out: list[str] = []
-    for ident in _IDENTIFIER.findall(text):
-        lower = ident.lower()
-        if lower in _STOPWORDS:
-            continue
-        out.append(lower)
-        parts = _SUBWORD.findall(ident)
-        if len(parts) > 1:
-            out.extend(p.lower() for p in parts)
-    return out
+    # Identifiers repeat a lot within a repository: the per-identifier split is memoized.
+    return [token for ident in _IDENTIFIER.findall(text) for token in _identifier_tokens(ident)]
 
 
 def line_windows(content: str, size: int) -> list[str]:
