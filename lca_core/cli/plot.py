@@ -2,8 +2,9 @@
 
 Panels, each drawn only when the CSVs have such columns: the loss (``cross_entropy`` and its
 ``detached_``/``completion_``/``context_``/``full_`` variants), cross-entropy per LCA line category
-(``inproject_cross_entropy``, ...), accuracies and exact match, and the learning rate. Validation
-curves are solid with markers, training curves thin and faint, in the same colour per metric.
+(``inproject_cross_entropy``, ...), the learning rate, the gradient norm, top-k accuracy and exact
+match. Validation curves are solid with markers, training curves thin and faint, in the same colour
+per metric; each legend names a metric once.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from lca_core.errors import RunError
 CATEGORIES = ("inproject", "infile", "committed", "commited", "common", "non_informative", "random", "other")
 _CATEGORY_CE = re.compile(rf"^({'|'.join(CATEGORIES)})_cross_entropy$")
 _LOSS = re.compile(r"^(loss|(\w+_)?cross_entropy)$")
-_ACCURACY = re.compile(r"(accuracy|exact_match)")
+_ACCURACY = re.compile(r"accuracy$")
+_EXACT_MATCH = re.compile(r"exact_match$")
 _LEARNING_RATE = ("learning_rate", "lr")
+_GRAD_NORM = ("grad_norm",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -103,17 +106,21 @@ def panels(curves: dict[str, tuple[list[str], list[dict[str, Any]]]]) -> dict[st
     seen: list[str] = []
     for columns, _ in curves.values():
         seen += [c for c in columns[1:] if c not in seen]
-    groups: dict[str, list[str]] = {"loss": [], "cross-entropy per line category": [],
-                                    "accuracy and exact match": [], "learning rate": []}
+    groups: dict[str, list[str]] = {"loss": [], "cross-entropy per line category": [], "learning rate": [],
+                                    "gradient norm": [], "top-k accuracy": [], "exact match (teacher-forced)": []}
     for name in seen:
         if _CATEGORY_CE.match(name):
             groups["cross-entropy per line category"].append(name)
         elif _LOSS.match(name):
             groups["loss"].append(name)
-        elif _ACCURACY.search(name):
-            groups["accuracy and exact match"].append(name)
         elif name in _LEARNING_RATE:
             groups["learning rate"].append(name)
+        elif name in _GRAD_NORM:
+            groups["gradient norm"].append(name)
+        elif _ACCURACY.search(name):
+            groups["top-k accuracy"].append(name)
+        elif _EXACT_MATCH.search(name):
+            groups["exact match (teacher-forced)"].append(name)
     return {title: names for title, names in groups.items() if names}
 
 
@@ -129,19 +136,21 @@ def _series(rows: list[dict[str, Any]], name: str) -> tuple[list[int], list[floa
 
 def draw(curves: dict[str, tuple[list[str], list[dict[str, Any]]]], title: str = ""):
     """A matplotlib Figure (Agg canvas, no pyplot state) of the run's curves."""
+    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     groups = panels(curves)
     if not groups:
         columns = sorted({c for cols, _ in curves.values() for c in cols[1:]})
-        raise RunError(f"nothing to plot: no loss, cross-entropy, accuracy or learning-rate column among {columns}")
+        raise RunError(f"nothing to plot: no loss, cross-entropy, learning-rate, gradient-norm, accuracy or "
+                       f"exact-match column among {columns}")
     ncols = 2 if len(groups) > 2 else 1
     nrows = math.ceil(len(groups) / ncols)
-    figure = Figure(figsize=(7 * ncols, 3.6 * nrows), layout="constrained")
+    figure = Figure(figsize=(8.5 * ncols, 3.6 * nrows), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(nrows, ncols, squeeze=False).ravel()
-    palette = [f"C{i}" for i in range(10)]
+    palette = list(matplotlib.colormaps["tab20"].colors[::2] + matplotlib.colormaps["tab20"].colors[1::2])
     for ax, (panel, names) in zip(axes, groups.items()):
         for index, name in enumerate(names):
             colour = palette[index % len(palette)]
@@ -149,17 +158,17 @@ def draw(curves: dict[str, tuple[list[str], list[dict[str, Any]]]], title: str =
             valid = _series(curves["valid"][1], name) if "valid" in curves else ([], [])
             if train[0]:  # faint only when a validation curve of the same metric is drawn over it
                 ax.plot(*train, color=colour, linewidth=1 if valid[0] else 1.6, alpha=0.45 if valid[0] else 1.0,
-                        label=f"train {name}")
+                        label=None if valid[0] else name)
             if valid[0]:
-                ax.plot(*valid, color=colour, linewidth=1.8, marker="o", markersize=3, label=f"valid {name}")
+                ax.plot(*valid, color=colour, linewidth=1.8, marker="o", markersize=3, label=name)
         ax.set_title(panel)
         ax.set_xlabel("iteration")
         ax.grid(True, alpha=0.3)
         if panel == "learning rate":
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
-        ax.legend(fontsize="x-small", ncols=2 if len(names) > 4 else 1)
+        ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     for ax in axes[len(groups):]:
         ax.set_visible(False)
     if title:
-        figure.suptitle(f"{title} — valid solid with markers, train faint")
+        figure.suptitle(f"{title} — validation: solid with markers; training: thin (faint where validation is drawn too)")
     return figure

@@ -98,10 +98,8 @@ def parse_value(cell: str) -> float | int | str | None:
     """A CSV cell back to a number where it is one; empty cells are None."""
     if cell == "":
         return None
-    try:
+    if cell.lstrip("-").isdigit():
         return int(cell)
-    except ValueError:
-        pass
     try:
         return float(cell)
     except ValueError:
@@ -114,13 +112,8 @@ def _csv_line(cells: Iterable[str]) -> str:
     return buffer.getvalue()
 
 
-def read_metrics(path: str | os.PathLike[str]) -> tuple[list[str], list[dict[str, Any]]]:
-    """The columns and rows of a metric CSV (``iter_num`` as int, numbers parsed, empty cells None).
-
-    A missing or empty file gives ``([], [])``. A torn last line and rows of the wrong width are
-    skipped. A file without an ``iter_num`` column raises ValueError: it is not a metric log.
-    """
-    path = Path(path)
+def _read_records(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and the well-formed rows of a metric CSV, as strings (see `read_metrics`)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -133,18 +126,18 @@ def read_metrics(path: str | os.PathLike[str]) -> tuple[list[str], list[dict[str
     columns = records[0]
     if not columns or columns[0] != ITER:
         raise ValueError(f"{path}: the first column is {columns[:1]!r}, not '{ITER}': not a metric log")
-    rows = []
-    for record in records[1:]:
-        if len(record) != len(columns):
-            continue
-        try:
-            iteration = int(record[0])
-        except ValueError:
-            continue
-        row: dict[str, Any] = {ITER: iteration}
-        row.update((name, parse_value(cell)) for name, cell in zip(columns[1:], record[1:]))
-        rows.append(row)
+    rows = [r for r in records[1:] if len(r) == len(columns) and r[0].lstrip("-").isdigit()]
     return columns, rows
+
+
+def read_metrics(path: str | os.PathLike[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The columns and rows of a metric CSV (``iter_num`` as int, numbers parsed, empty cells None).
+
+    A missing or empty file gives ``([], [])``. A torn last line and rows of the wrong width are
+    skipped. A file without an ``iter_num`` column raises ValueError: it is not a metric log.
+    """
+    columns, records = _read_records(Path(path))
+    return columns, [dict(zip(columns, map(parse_value, record))) for record in records]
 
 
 class MetricTable:
@@ -164,14 +157,13 @@ class MetricTable:
         """
         for stale in self.path.parent.glob(f".{self.path.name}.tmp-*"):  # a rewrite cut short by a kill
             stale.unlink(missing_ok=True)
-        columns, rows = read_metrics(self.path)
-        kept = [r for r in rows if keep_through is not None and r[ITER] <= keep_through]
+        columns, records = _read_records(self.path)
+        kept = [r for r in records if keep_through is not None and int(r[0]) <= keep_through]
         if columns:
             self.columns = columns
-        dropped = len(rows) - len(kept)
         self._rewrite(kept)
-        self.last_iteration = max((r[ITER] for r in kept), default=None)
-        return dropped
+        self.last_iteration = max((int(r[0]) for r in kept), default=None)
+        return len(records) - len(kept)
 
     def append(self, iteration: int, metrics: Mapping[str, Any]) -> bool:
         """Write one row; False (and nothing written) when ``iteration`` is not after the last one."""
@@ -181,8 +173,9 @@ class MetricTable:
             return False
         new = [name for name in metrics if name not in self.columns and name != ITER]
         if new:
+            records = _read_records(self.path)[1]
             self.columns = self.columns + new
-            self._rewrite(read_metrics(self.path)[1])
+            self._rewrite([record + [""] * len(new) for record in records])
         cells = [str(int(iteration))] + [format_value(metrics.get(name)) for name in self.columns[1:]]
         _write_all(self._fd, _csv_line(cells).encode("utf-8"))
         self.last_iteration = iteration
@@ -193,14 +186,15 @@ class MetricTable:
             os.close(self._fd)
             self._fd = None
 
-    def _rewrite(self, rows: list[dict[str, Any]]) -> None:
-        """Swap in a file holding the header and ``rows``, then reopen it for appending."""
-        lines = [_csv_line(self.columns)]
-        for row in rows:
-            lines.append(_csv_line([format_value(row.get(name)) for name in self.columns]))
+    def _rewrite(self, records: list[list[str]]) -> None:
+        """Swap in a file holding the header and ``records``, then reopen it for appending."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(self.columns)
+        writer.writerows(records)
         self.close()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _replace_atomically(self.path, "".join(lines).encode("utf-8"))
+        _replace_atomically(self.path, buffer.getvalue().encode("utf-8"))
         self._fd = _open_append(self.path)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from lca_core.components import Runtime
 from lca_plugins.loggers.local import LocalLogger
 from lca_plugins.schedulers.schedules import CosineWarmup
 
+LCA_RUN = shutil.which("lca-run", path=str(Path(sys.executable).parent)) or "lca-run"  # the venv's console script
 CATEGORIES = ("inproject", "infile", "commited", "common", "non_informative", "random")
 
 
@@ -25,16 +28,17 @@ def write_run(run_dir: Path, **logger_params) -> None:
         loss = 1.0 + 2.0 / (it + 1)
         if it:
             logger.log("train", it, {"cross_entropy": loss, "detached_cross_entropy": loss + 1,
-                                     "learning_rate": schedule.lr(it, 1e-4), "tokens_per_second": 900.0})
+                                     "learning_rate": schedule.lr(it, 1e-4), "grad_norm": 1.0 / it,
+                                     "tokens_per_second": 900.0})
         if it % 10 == 0:
-            metrics = {"cross_entropy": loss + 0.1, "inproject_top_1_accuracy": 0.4}
+            metrics = {"cross_entropy": loss + 0.1, "inproject_top_1_accuracy": 0.4, "completion_exact_match": 0.2}
             metrics.update({f"{c}_cross_entropy": loss + i / 10 for i, c in enumerate(CATEGORIES)})
             logger.log("valid", it, metrics)
     logger.finish("completed")
 
 
 def lca_run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["lca-run", "plot", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([LCA_RUN, "plot", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_plot_writes_a_png_of_the_training_and_validation_curves(tmp_path):
@@ -46,7 +50,7 @@ def test_plot_writes_a_png_of_the_training_and_validation_curves(tmp_path):
     from matplotlib.image import imread
 
     height, width, _ = imread(out).shape
-    assert width > 1000 and height > 600  # four panels on a 2×2 grid
+    assert width > 1500 and height > 1000  # six panels on a 3×2 grid
 
 
 def test_metrics_are_grouped_into_panels(tmp_path):
@@ -55,8 +59,10 @@ def test_metrics_are_grouped_into_panels(tmp_path):
     assert groups == {
         "loss": ["cross_entropy", "detached_cross_entropy"],
         "cross-entropy per line category": [f"{c}_cross_entropy" for c in CATEGORIES],
-        "accuracy and exact match": ["inproject_top_1_accuracy"],
         "learning rate": ["learning_rate"],
+        "gradient norm": ["grad_norm"],
+        "top-k accuracy": ["inproject_top_1_accuracy"],
+        "exact match (teacher-forced)": ["completion_exact_match"],
     }
 
 
