@@ -139,6 +139,11 @@ class LocalLogger(LoggerBase):
     def finish(self, status: str) -> None:
         if not self._active:
             return
+        # Called from the trainer's `finally`, a failed run's exception is still in flight: record it
+        # here, since lca-run reports it itself and the interpreter's excepthook never sees it.
+        in_flight = sys.exc_info()[1]
+        if status == "failed" and in_flight is not None and self._stderr is not None:
+            self._record_exception(in_flight)
         if self._stdout is not None:
             self.message("INFO", f"run {status}")
         self._uninstall_hooks()
@@ -192,11 +197,16 @@ class LocalLogger(LoggerBase):
         if issubclass(exc_type, KeyboardInterrupt):
             self.message("INFO", "interrupted by the user (KeyboardInterrupt)")
         else:
-            frames = [{"location": f"{f.filename}:{f.lineno}", "line": f.line} for f in traceback.extract_tb(tb)]
-            self.message("ERROR", {"category": exc_type.__name__, "traceback": frames, "message": str(exc)})
+            self._record_exception(exc)
             self.message("ERROR", "the run ended with an uncaught exception")
         previous = self._saved_hooks.get("excepthook") or sys.__excepthook__
         previous(exc_type, exc, tb)
+
+
+    def _record_exception(self, exc: BaseException) -> None:
+        frames = [{"location": f"{f.filename}:{f.lineno}", "line": f.line}
+                  for f in traceback.extract_tb(exc.__traceback__)]
+        self.message("ERROR", {"category": type(exc).__name__, "traceback": frames, "message": str(exc)})
 
 
 class _MessageHandler(logging.Handler):

@@ -212,3 +212,16 @@ def test_an_unknown_split_or_level_is_a_programming_error(tmp_path):
     with pytest.raises(ValueError, match="message level must be one of"):
         logger.message("VERBOSE", "x")
     logger.finish("completed")
+
+
+def test_a_failed_run_records_the_exception_the_trainer_is_propagating(tmp_path):
+    logger = started(tmp_path)
+    with pytest.raises(FloatingPointError):
+        try:  # the trainer's shape: finish("failed") in a `finally` while the error propagates
+            raise FloatingPointError("loss is nan at iteration 12")
+        finally:
+            logger.finish("failed")
+    error, = [m for m in read_messages(tmp_path / "logs" / "stderr.json") if m["level"] == "ERROR"]
+    assert error["content"]["category"] == "FloatingPointError"
+    assert error["content"]["message"] == "loss is nan at iteration 12"
+    assert read_messages(tmp_path / "logs" / "stdout.json")[-1]["content"] == "run failed"
