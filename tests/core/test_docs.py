@@ -27,3 +27,12 @@ def test_every_hookspec_is_documented_with_its_arguments():
     for name, fn in specs.items():
         documented = [a.strip() for a in rows[name].split(",")]
         assert documented == list(inspect.signature(fn).parameters), name
+
+
+def test_configuration_reference_is_generated_from_the_declarations(plugin_manager):
+    from lca_core.config.reference import render_reference
+
+    current = (DOC.parent / "configuration.md").read_text()
+    assert current == render_reference(plugin_manager), (
+        "docs/configuration.md is stale: run `python -m lca_core.config.reference > docs/configuration.md`"
+    )
