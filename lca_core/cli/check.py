@@ -1,4 +1,4 @@
-"""``lca-run check RUN.toml``: validate, build every component, compose and preprocess one datapoint."""
+"""``lca-run check RUN.toml``: validate, show the hardware choices and why, compose and preprocess one datapoint."""
 
 from __future__ import annotations
 
@@ -18,4 +18,35 @@ def run(args: argparse.Namespace) -> int:
     for kind in ("composer", "preprocessor", "scheduler", "logger"):
         component = getattr(config, kind)
         print(f"  {kind:<13} {component.name}  {component.params}")
+
+    from lca_core.models.loading import choose_hardware, load_tokenizer, model_shape
+    from lca_core.training.build import build_data, checkpoint_manager, quiet_libraries
+
+    quiet_libraries()
+    hardware = choose_hardware(config.model)
+    print("\nhardware (what 'auto' chose, and why):")
+    for line in hardware.describe():
+        print(f"  {line}")
+
+    tokenizer = load_tokenizer(config)
+    architecture, params = model_shape(config, tokenizer)
+    print(f"\nmodel: {config.model.name_or_path} ({architecture}, {params / 1e6:.2f}M parameters"
+          f"{', random weights' if config.model.random_init else ''}); tokenizer: {len(tokenizer)} tokens")
+
+    train, valid, _ = build_data(config, tokenizer)
+    batch = train[[0]]
+    shape = tuple(batch["input_ids"].shape)
+    loss_tokens = int(batch["loss_mask"].sum())
+    labelled = int((batch["category_ids"] >= 0).sum()) if "category_ids" in batch else 0
+    print(f"\ndatapoint 0 ({train.with_format(None)[0]['repo']}): composed and preprocessed into input_ids {shape}, "
+          f"{loss_tokens} loss tokens, {labelled} tokens on categorised lines; keys: {', '.join(batch)}")
+
+    trainer = config.trainer
+    per_step = trainer.micro_batch_size * trainer.gradient_accumulation_steps
+    start = checkpoint_manager(config).resolve_init(config.checkpointing.init_from, config.resolve_path)
+    print(f"\nwould train: {trainer.max_iters} steps × {per_step} samples (micro {trainer.micro_batch_size} × accum "
+          f"{trainer.gradient_accumulation_steps}) ≈ {trainer.max_iters * per_step * shape[1] / 1e6:.2f}M tokens, "
+          f"{trainer.max_iters * per_step / len(train):.2f} epochs of {len(train)} training datapoints; "
+          f"validation on {len(valid) if valid is not None else 0} every {trainer.valid_freq} steps")
+    print(f"starting from: {start if start is not None else 'scratch'} (init_from = \"{config.checkpointing.init_from}\")")
     return 0

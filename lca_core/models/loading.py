@@ -16,6 +16,8 @@ __all__ = ["Hardware", "choose_hardware", "load_tokenizer", "load_model", "resol
 
 LOCAL_BPE = "local-bpe"
 DEFAULT_LOCAL_VOCAB = 2048
+#: enough text for a small BPE; more only slows its training down
+LOCAL_BPE_MAX_CHARS = 8_000_000
 
 
 def _offline() -> bool:
@@ -101,24 +103,17 @@ def _local_bpe(config: Any, spec: str) -> Any:
         except ValueError:
             raise ConfigError([ConfigProblem("model.tokenizer", f"'{spec}': expected local-bpe:VOCAB_SIZE, "
                                                                 "e.g. local-bpe:4096")]) from None
+    from lca_core.data.embedded import cache_dir
+
     data = config.data
     key = json.dumps([data.path, data.name, data.data_dir, data.split, data.revision, data.limit, vocab])
-    cache_root = Path(os.environ.get("LCA_CACHE_DIR", Path.home() / ".cache" / "lca-pipeline"))
-    folder = cache_root / "tokenizers" / f"local-bpe-{vocab}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    folder = cache_dir() / "tokenizers" / f"local-bpe-{vocab}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     if not (folder / "tokenizer.json").exists():
         from lca_core.data.loading import load_datapoints
         from lca_core.models.local_tokenizer import build_local_tokenizer
 
-        dataset = load_datapoints(config)
-
-        def texts():
-            for row in dataset:
-                yield row["completion_file"]["content"]
-                yield from row["repo_snapshot"]["content"]
-
         tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-        build_local_tokenizer(texts(), tmp, vocab_size=vocab)
-        tmp.mkdir(parents=True, exist_ok=True)
+        build_local_tokenizer(_training_texts(load_datapoints(config)), tmp, vocab_size=vocab)
         try:
             os.replace(tmp, folder)
         except OSError:  # another process built it first; theirs is as good as ours
@@ -126,6 +121,23 @@ def _local_bpe(config: Any, spec: str) -> Any:
 
             shutil.rmtree(tmp, ignore_errors=True)
     return AutoTokenizer.from_pretrained(str(folder))
+
+
+def _training_texts(dataset: Any, max_chars: int = LOCAL_BPE_MAX_CHARS):
+    """Completion files and snapshot files, each (repo, path) once — snapshots repeat across commits."""
+    seen: set[tuple[str, str]] = set()
+    total = 0
+    for row in dataset:
+        files = [(row["completion_file"]["filename"], row["completion_file"]["content"]),
+                 *zip(row["repo_snapshot"]["filename"], row["repo_snapshot"]["content"])]
+        for name, text in files:
+            if (row["repo"], name) in seen or not text:
+                continue
+            seen.add((row["repo"], name))
+            yield text
+            total += len(text)
+            if total >= max_chars:
+                return
 
 
 def _model_config(config: Any, tokenizer: Any) -> Any:
@@ -219,3 +231,23 @@ def compile_layers(model: Any) -> None:
 
 def count_parameters(model: Any, *, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def model_shape(config: Any, tokenizer: Any = None) -> tuple[str, int]:
+    """(architecture, parameter count) without loading weights (built on the meta device)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    model = config.model
+    if model.random_init:
+        cfg = _model_config(config, tokenizer)
+    else:
+        source, gguf = resolve_source(config, model.name_or_path, key="model.name_or_path", gguf_file=model.gguf_file)
+        kwargs = {"gguf_file": gguf} if gguf else {}
+        try:
+            cfg = AutoConfig.from_pretrained(source, trust_remote_code=model.trust_remote_code, **kwargs)
+        except (OSError, ValueError) as exc:
+            raise _hub_error("model config", model.name_or_path, "model.name_or_path", exc) from None
+    with torch.device("meta"):
+        meta = AutoModelForCausalLM.from_config(cfg, trust_remote_code=model.trust_remote_code)
+    return type(meta).__name__, sum(p.numel() for p in meta.parameters())

@@ -65,6 +65,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=hardware.grad_scaler)
         self.sampler = FusedSampler(len(train_data), seed=config.run.seed, shuffle=self.trainer.shuffle)
         self.state = TrainerState()
+        self._loader = None
         self.resumed_from: int | None = None
         if resume is not None:
             self._restore(resume)
@@ -201,10 +202,27 @@ class Trainer:
         size, accum = self.trainer.micro_batch_size, self.trainer.gradient_accumulation_steps
         out = []
         for _ in range(accum):
-            indices = self.sampler.indices(self.state.sample_position, size)
-            out.append(self._fetch(self.train_data, indices))
+            if self.trainer.num_workers > 0:
+                out.append(next(self._worker_batches()))
+            else:
+                out.append(self._fetch(self.train_data, self.sampler.indices(self.state.sample_position, size)))
             self.state.sample_position += size
         return out
+
+    def _worker_batches(self):
+        """DataLoader workers compose and tokenize ahead, reading the same stream from the same position."""
+        if self._loader is None:
+            import torch
+            from torch.utils.data import DataLoader
+
+            stream = BatchIndexStream(self.sampler, self.state.sample_position, self.trainer.micro_batch_size)
+            loader = DataLoader(BatchFetcher(self.train_data), batch_size=None, sampler=stream,
+                                num_workers=self.trainer.num_workers, prefetch_factor=self.trainer.prefetch_factor,
+                                collate_fn=_as_is, pin_memory=self.device.type == "cuda",
+                                # its own generator: creating the loader must not draw from the global RNG
+                                generator=torch.Generator().manual_seed(self.config.run.seed))
+            self._loader = iter(loader)
+        return self._loader
 
     @staticmethod
     def _fetch(data: Any, indices: list[int]) -> dict[str, Any]:
@@ -278,6 +296,33 @@ class Trainer:
 
         return tqdm(total=self.trainer.max_iters, initial=self.state.iteration, desc="train", unit="step",
                     disable=None if self.progress else True, dynamic_ncols=True)
+
+
+class BatchIndexStream:
+    """The sampler's stream cut into micro-batches of row indices, from a position on (a DataLoader sampler)."""
+
+    def __init__(self, sampler: FusedSampler, start: int, size: int):
+        self.sampler, self.start, self.size = sampler, start, size
+
+    def __iter__(self):
+        position = self.start
+        while True:
+            yield self.sampler.indices(position, self.size)
+            position += self.size
+
+
+class BatchFetcher:
+    """Reads a whole micro-batch by its list of indices (the dataset's transform works per batch)."""
+
+    def __init__(self, data: Any):
+        self.data = data
+
+    def __getitem__(self, indices: list[int]) -> dict[str, Any]:
+        return Trainer._fetch(self.data, indices)
+
+
+def _as_is(batch: Any) -> Any:
+    return batch
 
 
 def load_resume(path: Path) -> Resume:
