@@ -26,7 +26,9 @@ class LMPreprocessor(SegmentedPreprocessor):
     context_tokens: int | float = param(
         0.625, doc="The least tokens the context keeps: an integer, or a fraction of max_seq_len (int(L·c))."
     )
-    loss_ratio: float = param(0.3125, doc="The loss covers the last ceil(loss_ratio · L) targets (1.0 = every target).")
+    loss_ratio: float = param(
+        0.3125, doc="The loss covers the last ceil(loss_ratio · n) of the n valid targets (n = L unless padded; 1.0 = all)."
+    )
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
