@@ -61,6 +61,8 @@ class Trainer:
         self.device = torch.device(hardware.device)
 
         torch.set_float32_matmul_precision(self.trainer.fp32_matmul_precision)
+        if self.trainer.cpu_threads > 0:
+            torch.set_num_threads(self.trainer.cpu_threads)
         self.optimizer = build_optimizer(model, self.trainer)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=hardware.grad_scaler)
         self.sampler = FusedSampler(len(train_data), seed=config.run.seed, shuffle=self.trainer.shuffle)
