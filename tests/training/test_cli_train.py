@@ -47,6 +47,7 @@ micro_batch_size = 2
 gradient_accumulation_steps = 1
 learning_rate = 1e-3
 valid_freq = 2
+cpu_threads = 1
 
 [checkpointing]
 freq = 2

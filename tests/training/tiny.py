@@ -66,7 +66,7 @@ def tiny_config(run_dir: Path, *, trainer: dict | None = None, checkpointing: di
     """The parts of a RunConfig the Trainer reads."""
     trainer_section = TrainerSection(**{"max_iters": 6, "micro_batch_size": 2, "gradient_accumulation_steps": 2,
                                         "learning_rate": 3e-3, "valid_freq": 3, "max_grad_norm": 1.0,
-                                        "weight_decay": 0.01, **(trainer or {})})
+                                        "weight_decay": 0.01, "cpu_threads": 1, **(trainer or {})})
     return SimpleNamespace(run=RunSection(seed=seed), trainer=trainer_section,
                            checkpointing=CheckpointingSection(**{"freq": 2, **(checkpointing or {})}),
                            run_dir=run_dir, run_name="tiny")
