@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from lca_core.evaluation import report
     from lca_core.evaluation.checkpoints import default_checkpoint, resolve_checkpoint
     from lca_core.evaluation.runner import Settings
+    from lca_core.plugins import get_plugin_manager
 
     config = load(args)
     for flag in ("limit", "max_seq_len", "max_new_tokens", "batch_size", "min_new_tokens"):
@@ -65,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
     )
     choices = [resolve_checkpoint(config, spec) for spec in (args.checkpoint or [default_checkpoint(config)])]
     composer_names = list(dict.fromkeys(args.composer or [config.composer.name]))
+    registry = get_plugin_manager().registry("composer")
+    for name in composer_names:  # fail before any data or weights are loaded
+        registry.load(name, path="--composer")
     out_dir = args.out or config.run_dir / "eval"
 
     datapoints = _datapoints(config, args.limit)
@@ -138,7 +142,6 @@ def _composers(config, names: list[str], tokenizer) -> dict:
     runtime = Runtime(seed=config.run.seed, run_dir=config.run_dir, tokenizer=tokenizer, config=config)
     out = {}
     for name in names:
-        manager.registry("composer").load(name, path="--composer")  # unknown name: error with did-you-mean
         params = config.composer.params if name == config.composer.name else {}
         out[name] = ComponentConfig(kind="composer", name=name, params=params).build(runtime, manager=manager)
     return out

@@ -92,7 +92,8 @@ class LineCompleter:
         tok = self.tokenizer
         ctx, head = encode_context(tok, context, self.max_seq_len)
         room = self.max_seq_len - self.max_new_tokens
-        prefixes = [tok(file_prefix(completion, i), add_special_tokens=False).input_ids for i in line_indices]
+        texts = [file_prefix(completion, i) for i in line_indices]
+        prefixes = tok(texts, add_special_tokens=False).input_ids if texts else []  # one batched (parallel) call
         prefixes = [tail(p, room - head) for p in prefixes]
         longest = max((len(p) for p in prefixes), default=0)
         ctx = ctx[:head] + tail(ctx[head:], room - head - longest)
@@ -102,9 +103,12 @@ class LineCompleter:
 
     def complete(self, context: str, completion: str, line_indices: Sequence[int]) -> list[str]:
         """The predicted text of each line in ``line_indices`` (0-based lines of ``completion``)."""
+        return self.complete_ids(*self.encode(context, completion, line_indices))
+
+    def complete_ids(self, ctx: list[int], prefixes: list[list[int]]) -> list[str]:
+        """The predicted line after each ``ctx + prefix`` (token ids that already fit the window)."""
         import torch
 
-        ctx, prefixes = self.encode(context, completion, line_indices)
         predictions: list[str] = []
         with torch.inference_mode():
             if not self.prefix_reuse:

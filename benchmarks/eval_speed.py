@@ -1,0 +1,130 @@
+"""Per-line latency of line-completion evaluation, with and without prefix reuse, at LCA-like shapes.
+
+Default shape: DeepSeek-Coder-1.3B (LlamaConfig: hidden 2048, 24 layers, 16 heads, intermediate 5504,
+vocab 32256, rope theta 100000), random weights, bf16, SDPA, on the first GPU, one prompt window of
+16,384 tokens per file: the composed context fills what the file prefix of the last scored line
+leaves free. Every line decodes exactly ``--new-tokens`` tokens (min = max new tokens), so random
+weights do the same work in both modes as a real model stopping at the end of a line would.
+
+    python benchmarks/eval_speed.py                 # GPU, the numbers for benchmarks/RESULTS.md
+    python benchmarks/eval_speed.py --tiny          # CPU smoke test, a few seconds
+
+Prints one line per mode and a JSON object with every number (``--json PATH`` writes it too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+DSC_1P3B = dict(hidden_size=2048, num_hidden_layers=24, num_attention_heads=16, num_key_value_heads=16,
+                intermediate_size=5504, vocab_size=32256, rope_theta=100000.0, max_position_embeddings=16384)
+TINY = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
+            intermediate_size=128, vocab_size=2048, rope_theta=100000.0, max_position_embeddings=1024)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="a tiny model and short window, on CPU (smoke test)")
+    parser.add_argument("--seq-len", type=int, default=16384, help="prompt window per file, tokens")
+    parser.add_argument("--files", type=int, default=2)
+    parser.add_argument("--lines", type=int, default=20, help="scored lines per file (LCA: about 20 infile+inproject)")
+    parser.add_argument("--file-tokens", type=int, default=2000, help="tokens of the completion file before its last scored line")
+    parser.add_argument("--new-tokens", type=int, default=16, help="tokens decoded per line")
+    parser.add_argument("--batch-sizes", default="1,8,16", help="prefix-reuse batch sizes to time")
+    parser.add_argument("--baseline-lines", type=int, default=8, help="lines per file timed without prefix reuse (slow)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    if args.tiny:
+        args.seq_len, args.files, args.lines, args.file_tokens = 512, 1, 4, 120
+        args.new_tokens, args.batch_sizes, args.baseline_lines = 4, "1,4", 4
+    return args
+
+
+def build(args):
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    from lca_core.models.local_tokenizer import build_local_tokenizer
+
+    device = "cuda" if torch.cuda.is_available() and not args.tiny else "cpu"
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    shape = TINY if args.tiny else DSC_1P3B
+    torch.manual_seed(0)
+    config = LlamaConfig(**shape, attention_dropout=0.0, bos_token_id=0, eos_token_id=1, pad_token_id=2)
+    with torch.device(device):
+        model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa", dtype=dtype).eval()
+    # A real byte-level BPE for decoding and the newline mask; prompt ids are drawn from its vocabulary.
+    text = Path(__file__).read_text() + Path(torch.__file__).read_text()
+    tokenizer = build_local_tokenizer([text] * 4, Path(tempfile.mkdtemp(prefix="eval-speed-tok-")), vocab_size=1024)
+    return model, tokenizer, device
+
+
+def prompts(args, tokenizer, seed: int):
+    """A context and nested file prefixes (the lines of one file), all ids inside the tokenizer's vocabulary."""
+    rng = random.Random(seed)
+    vocab = len(tokenizer)
+    newline = tokenizer("\n", add_special_tokens=False).input_ids[-1]
+    file_ids = [rng.randrange(3, vocab) for _ in range(args.file_tokens)]
+    cuts = sorted(rng.sample(range(args.file_tokens // 10, args.file_tokens), args.lines - 1)) + [args.file_tokens]
+    prefixes = [file_ids[:cut] + [newline] for cut in cuts]
+    context = [0] + [rng.randrange(3, vocab) for _ in range(args.seq_len - args.new_tokens - len(prefixes[-1]) - 1)]
+    return context, prefixes
+
+
+def timed(completer, context, prefixes, device) -> float:
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    completer.complete_ids(context, prefixes)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    import torch
+
+    from lca_core.evaluation.generate import LineCompleter
+
+    args = parse_args()
+    model, tokenizer, device = build(args)
+    files = [prompts(args, tokenizer, seed) for seed in range(args.files)]
+    common = dict(model=model, tokenizer=tokenizer, max_seq_len=args.seq_len, max_new_tokens=args.new_tokens,
+                  min_new_tokens=args.new_tokens)
+    modes = [("baseline (no prefix reuse)", dict(prefix_reuse=False, batch_size=1), args.baseline_lines)]
+    modes += [(f"prefix reuse, batch {b}", dict(prefix_reuse=True, batch_size=int(b)), args.lines)
+              for b in args.batch_sizes.split(",")]
+
+    warm = LineCompleter(**common, prefix_reuse=True, batch_size=2)
+    timed(warm, files[0][0], files[0][1][:2], device)  # CUDA context, kernels, allocator
+
+    results = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "dtype": str(model.dtype),
+               "shape": TINY if args.tiny else DSC_1P3B, "seq_len": args.seq_len, "files": args.files,
+               "lines_per_file": args.lines, "new_tokens_per_line": args.new_tokens,
+               "torch": torch.__version__, "modes": {}}
+    for name, options, lines in modes:
+        completer = LineCompleter(**common, **options)
+        if device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        seconds = sum(timed(completer, context, prefixes[:lines], device) for context, prefixes in files)
+        scored = lines * args.files
+        peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else 0.0
+        results["modes"][name] = {"seconds_per_line": seconds / scored, "lines": scored, "peak_gib": round(peak, 2)}
+        print(f"{name:<30} {seconds / scored:8.4f} s/line  ({scored} lines, peak {peak:.1f} GiB)", flush=True)
+    base = results["modes"][modes[0][0]]["seconds_per_line"]
+    for name in list(results["modes"])[1:]:
+        results["modes"][name]["speedup_vs_baseline"] = round(base / results["modes"][name]["seconds_per_line"], 2)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
