@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -20,40 +18,23 @@ class ModelChoice:
     model_dir: Path | None
 
 
-def _checkpoint_dirs(root: Path) -> list[Path]:
-    if not root.is_dir():
-        return []
-    return sorted((p for p in root.iterdir() if p.is_dir() and p.name.isdigit() and (p / "model").is_dir()),
-                  key=lambda p: int(p.name))
+def _manager(config: Any):
+    from lca_core.training.checkpoint import CheckpointManager
 
-
-def _score(directory: Path, metric: str, mode: str) -> float:
-    """The checkpoint's main metric (validation, else training), oriented so that lower is better."""
-    try:
-        data = json.loads((directory / "metrics.json").read_text())
-    except (OSError, ValueError):
-        return math.inf
-    for section in ("valid_metrics", "train_metrics"):
-        value = (data.get(section) or {}).get(metric)
-        if isinstance(value, (int, float)) and not math.isnan(value):
-            return -value if mode == "max" else value
-    return math.inf
+    section = config.checkpointing
+    return CheckpointManager(config.run_dir / "checkpoints", main_metric=section.main_metric, mode=section.mode)
 
 
 def resolve_checkpoint(config: Any, spec: str) -> ModelChoice:
     """``base`` | ``best`` | ``last`` | a checkpoint directory (or its ``model/``), for --checkpoint."""
     if spec == "base":
         return ModelChoice("base", None)
-    root = config.run_dir / "checkpoints"
     if spec in ("best", "last"):
-        found = _checkpoint_dirs(root)
-        if not found:
-            raise RunError(f"--checkpoint {spec}: no checkpoint in {root} (train first, or use --checkpoint base)")
-        if spec == "last":
-            chosen = found[-1]
-        else:
-            metric, mode = config.checkpointing.main_metric, config.checkpointing.mode
-            chosen = min(found, key=lambda p: (_score(p, metric, mode), -int(p.name)))
+        manager = _manager(config)  # the trainer's own reading of checkpoints and their scores
+        chosen = manager.best() if spec == "best" else manager.latest()
+        if chosen is None:
+            raise RunError(f"--checkpoint {spec}: no checkpoint in {manager.root} "
+                           "(train first, or use --checkpoint base)")
         return ModelChoice(f"{spec} ({chosen.name})", chosen / "model")
     path = Path(spec).expanduser()
     for candidate in (path / "model", path):
@@ -65,4 +46,4 @@ def resolve_checkpoint(config: Any, spec: str) -> ModelChoice:
 
 def default_checkpoint(config: Any) -> str:
     """What ``lca-run eval`` evaluates when no --checkpoint is given: the best checkpoint, else the base model."""
-    return "best" if _checkpoint_dirs(config.run_dir / "checkpoints") else "base"
+    return "best" if _manager(config).complete() else "base"
