@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lca_core.errors import ConfigError, ConfigProblem, RunError
+from lca_core.models.compile import compile_decoder_layers
 from lca_core.models.hardware import Hardware, choose_hardware
 
 __all__ = ["Hardware", "choose_hardware", "load_tokenizer", "load_model", "resolve_source", "count_parameters"]
@@ -199,7 +200,7 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
     if hardware.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if hardware.compile:
-        compile_layers(model)
+        compile_decoder_layers(model)
     return model
 
 
@@ -213,20 +214,6 @@ def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], 
             return auto.from_pretrained(source, attn_implementation="eager", **kwargs)
     except OSError as exc:
         raise _hub_error("model", name, "model.name_or_path", exc) from None
-
-
-def decoder_layers(model: Any) -> list[Any]:
-    """The repeated transformer blocks (the largest ModuleList), whatever the architecture calls them."""
-    import torch
-
-    lists = [m for m in model.modules() if isinstance(m, torch.nn.ModuleList)]
-    return list(max(lists, key=len)) if lists else []
-
-
-def compile_layers(model: Any) -> None:
-    """torch.compile each decoder layer in place: the whole HF model compiles slower (anchors.md P3)."""
-    for layer in decoder_layers(model):
-        layer.compile()
 
 
 def count_parameters(model: Any, *, trainable_only: bool = True) -> int:

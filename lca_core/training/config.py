@@ -30,6 +30,10 @@ class TrainerSection:
         0, doc="Threads of PyTorch's CPU ops (0 = PyTorch's default, every core). Small models on a busy "
         "machine run several times faster with 1."
     )
+    loss_impl: Literal["auto", "chunked", "liger", "full"] = param(
+        "auto", doc="Cross-entropy without full-vocabulary logits: chunked (PyTorch, gradients fused into the "
+        "forward pass), liger (Liger-Kernel, CUDA), full (plain logits). auto: chunked; docs/performance.md says why."
+    )
 
 
 @attrs.define(kw_only=True)

@@ -78,16 +78,21 @@ class MetricAccumulator:
             self.sums[name] = total
             self.counts[name] = count
 
-    def update(self, ce: Any, batch: dict[str, Any], logits: Any = None) -> None:
-        """Add one micro-batch: ``ce`` is its detached per-token cross-entropy."""
+    def update(self, ce: Any, batch: dict[str, Any], logits: Any = None, rank: Any = None) -> None:
+        """Add one micro-batch: ``ce`` is its detached per-token cross-entropy.
+
+        Top-k accuracy and exact match need ``rank`` (vocabulary entries scoring above the target, as
+        `lca_core.training.loss.logit_statistics` gives it chunk by chunk) or the full ``logits``.
+        """
         ce = ce.detach().float()
         masks = named_masks(batch)
         for prefix, mask in masks.items():
             self._add(f"{prefix}cross_entropy", (ce * mask).sum(), mask.sum())
-        if logits is None:
+        if logits is not None:
+            target_logit = logits.gather(-1, batch["target_ids"].unsqueeze(-1))
+            rank = (logits > target_logit).sum(-1)  # how many tokens beat the target: 0 = argmax
+        if rank is None:
             return
-        target_logit = logits.gather(-1, batch["target_ids"].unsqueeze(-1))
-        rank = (logits > target_logit).sum(-1)  # how many tokens beat the target: 0 = argmax
         for k in TOP_K:
             hit = rank < k
             for prefix in ("", *(f"{c}_" for c in TOP_K_CATEGORIES)):

@@ -16,6 +16,13 @@ from typing import Any
 import attrs
 
 from lca_core.training.checkpoint import CheckpointManager
+from lca_core.training.loss import (
+    linear_cross_entropy,
+    liger_linear_cross_entropy,
+    logit_statistics,
+    resolve_loss_impl,
+    supports_hidden_state_loss,
+)
 from lca_core.training.metrics import (
     PEAK_FLOPS,
     MetricAccumulator,
@@ -77,6 +84,10 @@ class Trainer:
         self.valid_metrics = MetricAccumulator(
             newline_ids=newline_token_mask(tokenizer, vocab).to(self.device) if valid_data is not None else None)
         self.num_params = sum(p.numel() for p in model.parameters())
+        # Full-vocabulary logits cost 2 GiB (DSC) to 6 GiB (OpenCoder) per fp32 copy at 16k tokens:
+        # the loss is taken from the final hidden states, chunk by chunk (lca_core/training/loss.py).
+        self.loss_impl = resolve_loss_impl(self.trainer.loss_impl, self.device.type) \
+            if supports_hidden_state_loss(model) else "full"
 
     # --- the loop -----------------------------------------------------------------------------------
 
@@ -137,14 +148,13 @@ class Trainer:
         tokens = sum(self._input_tokens(b) for b in micro_batches)
         self.train_metrics.reset()
         for batch in micro_batches:
+            loss_rows = int(batch["loss_mask"].sum())  # counted on the host copy: no device sync
             batch = self._to_device(batch)
             with self._autocast():
-                logits = self._forward(batch)
-            ce = token_cross_entropy(logits, batch["target_ids"])
-            loss = (ce * batch["loss_mask"]).sum() / loss_tokens
+                loss, ce = self._loss(batch, loss_tokens, loss_rows)
             self.scaler.scale(loss).backward()
             self.train_metrics.update(ce.detach(), batch)
-            del logits, ce, loss
+            del ce, loss
 
         grad_norm = None
         if self.trainer.max_grad_norm > 0:
@@ -173,9 +183,14 @@ class Trainer:
             for start in range(0, len(self.valid_data), size):
                 batch = self._to_device(self._fetch(self.valid_data, list(range(start, min(start + size, len(self.valid_data))))))
                 with self._autocast():
-                    logits = self._forward(batch)
-                ce = token_cross_entropy(logits, batch["target_ids"])
-                self.valid_metrics.update(ce, batch, logits=logits.float())
+                    if self.loss_impl == "full":
+                        logits = self._forward(batch)
+                        ce = token_cross_entropy(logits, batch["target_ids"])
+                        self.valid_metrics.update(ce, batch, logits=logits.float())
+                        continue
+                    hidden = self._forward(batch, hidden_states=True)
+                    ce, rank = logit_statistics(hidden, self._output_weight(), batch["target_ids"])
+                self.valid_metrics.update(ce, batch, rank=rank)
         metrics = self.valid_metrics.compute()
         metrics["epoch"] = self.sampler.epoch(self.state.sample_position)
         self.state.last_valid = metrics
@@ -232,7 +247,14 @@ class Trainer:
         return {k: batch[k] for k in TENSOR_KEYS if k in batch}
 
     def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
-        return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        mask = batch.get("attention_mask")
+        if mask is not None and bool(mask.all()):
+            # Checked here on the host copy (a device check would sync): without a mask SDPA keeps its
+            # fused causal kernel, and the metrics treat every target as real, as an all-true mask says.
+            batch = {k: v for k, v in batch.items() if k != "attention_mask"}
+        if self.device.type == "cuda":  # pinned pages let the copy overlap the previous micro-step
+            return {k: v.pin_memory().to(self.device, non_blocking=True) for k, v in batch.items()}
+        return {k: v.to(self.device) for k, v in batch.items()}
 
     @staticmethod
     def _input_tokens(batch: dict[str, Any]) -> int:
@@ -241,12 +263,30 @@ class Trainer:
 
     # --- model --------------------------------------------------------------------------------------
 
-    def _forward(self, batch: dict[str, Any]) -> Any:
-        mask = batch.get("attention_mask")
-        # An all-true mask is dropped: without it SDPA keeps its fused causal kernel.
-        if mask is not None and bool(mask.all()):
-            mask = None
-        return self.model(input_ids=batch["input_ids"], attention_mask=mask).logits
+    def _forward(self, batch: dict[str, Any], *, hidden_states: bool = False) -> Any:
+        """The logits, or with ``hidden_states`` the decoder's final hidden states (no output projection)."""
+        if hidden_states:
+            out = self.model.get_decoder()(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"))
+            return out.last_hidden_state
+        return self.model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask")).logits
+
+    def _output_weight(self) -> Any:
+        return self.model.get_output_embeddings().weight
+
+    def _loss(self, batch: dict[str, Any], loss_tokens: int, loss_rows: int) -> tuple[Any, Any]:
+        """(this micro-batch's share of the step loss, its per-token cross-entropy for the metrics)."""
+        targets, mask = batch["target_ids"], batch["loss_mask"]
+        if self.loss_impl == "full":
+            ce = token_cross_entropy(self._forward(batch), targets)
+            return (ce * mask).sum() / loss_tokens, ce
+        hidden = self._forward(batch, hidden_states=True)
+        weight = self._output_weight()
+        if self.loss_impl == "liger":
+            loss = liger_linear_cross_entropy(hidden, weight, targets, mask, 1.0 / loss_tokens)
+            ce, _ = logit_statistics(hidden.detach(), weight.detach(), targets, rank=False)
+            return loss, ce
+        return linear_cross_entropy(hidden, weight, targets, mask.float() / loss_tokens, loss_mask=mask,
+                                    loss_rows=loss_rows)
 
     def _autocast(self):
         import torch

@@ -60,7 +60,8 @@ def run_training(run_dir: str, max_iters: int, kill: tuple[str, int] | None, tok
                 (run_dir / "waiting").write_text(str(os.getpid()))
                 time.sleep(600)
 
-        model.register_forward_hook(wait_to_be_killed)
+        # the decoder runs in every training forward, whether the trainer asks for logits or hidden states
+        model.get_decoder().register_forward_hook(wait_to_be_killed)
     if kill and kill[0] == "save":
         real_save = torch.save
 
