@@ -83,13 +83,19 @@ def main(argv: list[str] | None = None) -> int:
     except LcaError as exc:
         if traceback_wanted:
             raise
-        prefix = "configuration error" if exc.exit_code == 2 else "error"
+        prefix = "configuration error" if exc.exit_code == 2 else getattr(exc, "prefix", "error")
         for line in exc.render().splitlines() or [""]:
             print(f"lca-run: {prefix}: {line}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("lca-run: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the machine, not the code: a full disk, a missing permission
+        if traceback_wanted:
+            raise
+        print(f"lca-run: error: {exc} (free space or fix the permission, then run again: a training run resumes "
+              "from its latest checkpoint)", file=sys.stderr)
+        return 1
     except Exception as exc:  # an unexpected failure: one line unless a traceback is asked for
         if traceback_wanted:
             raise

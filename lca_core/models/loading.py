@@ -179,6 +179,7 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
     kwargs: dict[str, Any] = {"dtype": hardware.torch_dtype(), "trust_remote_code": model_section.trust_remote_code}
     attn = hardware.attn_implementation
     if from_dir is not None:
+        check_checkpoint_matches(config, Path(from_dir), tokenizer)
         model = _from_pretrained(AutoModelForCausalLM, str(from_dir), attn, kwargs, name=str(from_dir))
     elif model_section.random_init:
         cfg = _model_config(config, tokenizer)
@@ -204,6 +205,46 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
     return model
 
 
+#: config fields that fix the shapes of the weights: a checkpoint must agree with [model] on each
+SHAPE_FIELDS = ("model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                "num_key_value_heads", "intermediate_size")
+
+
+def check_checkpoint_matches(config: Any, model_dir: Path, tokenizer: Any = None,
+                             key: str = "checkpointing.init_from") -> None:
+    """ConfigError when ``model_dir`` is no model directory, or holds another architecture than [model] describes."""
+    found = model_dir / "config.json"
+    if not found.is_file():
+        raise ConfigError([ConfigProblem(key, f"{model_dir} is not a checkpoint (no model/config.json) nor a model "
+                                              "directory (no config.json)")])
+    try:
+        saved = json.loads(found.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError([ConfigProblem(key, f"{found} cannot be read ({exc}); the checkpoint is damaged")]) from None
+    try:
+        expected = model_shape_config(config, tokenizer).to_dict()
+    except Exception:  # noqa: BLE001 - [model] cannot be read here (e.g. an uncached hub name): the checkpoint decides
+        return
+    differ = [f"{name} {saved.get(name)} (checkpoint) vs {expected.get(name)} ([model])" for name in SHAPE_FIELDS
+              if name in saved and name in expected and saved[name] != expected[name]]
+    if differ:
+        raise ConfigError([ConfigProblem(key, f"{model_dir} holds another model than [model] describes: "
+                                              + ", ".join(differ) + "; point it at a checkpoint of this model, "
+                                              "or start from scratch (checkpointing.init_from = \"scratch\")")])
+
+
+def model_shape_config(config: Any, tokenizer: Any = None) -> Any:
+    """The transformers config [model] describes (random_init config with overrides, or the source's config)."""
+    from transformers import AutoConfig
+
+    model = config.model
+    if model.random_init:
+        return _model_config(config, tokenizer)
+    source, gguf = resolve_source(config, model.name_or_path, key="model.name_or_path", gguf_file=model.gguf_file)
+    kwargs = {"gguf_file": gguf} if gguf else {}
+    return AutoConfig.from_pretrained(source, trust_remote_code=model.trust_remote_code, **kwargs)
+
+
 def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], *, name: str) -> Any:
     try:
         try:
@@ -223,18 +264,13 @@ def count_parameters(model: Any, *, trainable_only: bool = True) -> int:
 def model_shape(config: Any, tokenizer: Any = None) -> tuple[str, int]:
     """(architecture, parameter count) without loading weights (built on the meta device)."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM
 
     model = config.model
-    if model.random_init:
-        cfg = _model_config(config, tokenizer)
-    else:
-        source, gguf = resolve_source(config, model.name_or_path, key="model.name_or_path", gguf_file=model.gguf_file)
-        kwargs = {"gguf_file": gguf} if gguf else {}
-        try:
-            cfg = AutoConfig.from_pretrained(source, trust_remote_code=model.trust_remote_code, **kwargs)
-        except (OSError, ValueError) as exc:
-            raise _hub_error("model config", model.name_or_path, "model.name_or_path", exc) from None
+    try:
+        cfg = model_shape_config(config, tokenizer)
+    except (OSError, ValueError) as exc:
+        raise _hub_error("model config", model.name_or_path, "model.name_or_path", exc) from None
     with torch.device("meta"):
         meta = AutoModelForCausalLM.from_config(cfg, trust_remote_code=model.trust_remote_code)
     return type(meta).__name__, sum(p.numel() for p in meta.parameters())

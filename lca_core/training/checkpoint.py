@@ -143,15 +143,23 @@ class CheckpointManager:
         self.clean_partial()
         final = self.root / f"{iteration:04d}"
         tmp = self.root / f".{final.name}.tmp"
-        tmp.mkdir()
-        model.save_pretrained(tmp / MODEL_DIR)
-        if tokenizer is not None:
-            tokenizer.save_pretrained(tmp / MODEL_DIR)
-        torch.save(optim_state, tmp / OPTIM_FILE)
-        torch.save(state, tmp / STATE_FILE)
-        # metrics.json last: complete() also requires it, a second guard besides the rename
-        (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=2, allow_nan=True), encoding="utf-8")
-        _fsync_tree(tmp)
+        try:
+            tmp.mkdir()
+            model.save_pretrained(tmp / MODEL_DIR)
+            if tokenizer is not None:
+                tokenizer.save_pretrained(tmp / MODEL_DIR)
+            torch.save(optim_state, tmp / OPTIM_FILE)
+            torch.save(state, tmp / STATE_FILE)
+            # metrics.json last: complete() also requires it, a second guard besides the rename
+            (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=2, allow_nan=True), encoding="utf-8")
+            _fsync_tree(tmp)
+        except Exception as exc:
+            # A full disk surfaces as OSError, SafetensorError or torch's "unexpected pos" RuntimeError:
+            # whatever it is, free the space the partial copy took and keep the complete checkpoints.
+            from lca_core.training.faults import disk_error
+
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise disk_error(exc, final.name, self.root, self.latest()) from exc
         if final.exists():  # the same iteration saved again (e.g. a scratch run over an old one)
             old = self.root / f".{final.name}.old.tmp"
             os.replace(final, old)

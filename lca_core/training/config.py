@@ -25,6 +25,10 @@ class TrainerSection:
     shuffle: bool = param(True, doc="Seeded per-epoch permutations (resumable); false = dataset order.")
     num_workers: int = param(0, doc="DataLoader worker processes composing and tokenizing.")
     prefetch_factor: int = param(2, doc="Batches prefetched per worker.")
+    on_nonfinite: Literal["stop", "skip"] = param(
+        "stop", doc="A step whose loss is NaN or infinite: stop (naming the iteration, its datapoints and the "
+        "checkpoint to resume from) or skip (drop that step's update, counted in skipped_steps)."
+    )
     fp32_matmul_precision: Literal["highest", "high", "medium"] = param("high", doc="torch.set_float32_matmul_precision.")
     cpu_threads: int = param(
         0, doc="Threads of PyTorch's CPU ops (0 = PyTorch's default, every core). Small models on a busy "

@@ -16,6 +16,16 @@ from typing import Any
 import attrs
 
 from lca_core.training.checkpoint import CheckpointManager
+from lca_core.training.faults import (
+    CheckpointWriteError,
+    NonFiniteLoss,
+    RunStopped,
+    StopSignals,
+    blame,
+    datapoint_ids,
+    nonfinite_message,
+    out_of_memory,
+)
 from lca_core.training.loss import (
     linear_cross_entropy,
     liger_linear_cross_entropy,
@@ -75,6 +85,9 @@ class Trainer:
         self.sampler = FusedSampler(len(train_data), seed=config.run.seed, shuffle=self.trainer.shuffle)
         self.state = TrainerState()
         self._loader = None
+        # (sample position, RNG states) at the start of the step in progress; None at a step boundary
+        self._step_start: tuple[int, dict[str, Any]] | None = None
+        self._updating = False  # inside optimizer.step: the weights are half-updated, never save them
         self.resumed_from: int | None = None
         if resume is not None:
             self._restore(resume)
@@ -98,7 +111,9 @@ class Trainer:
         self._notify("lca_run_start", config=self.config, run_dir=self.checkpoints.root.parent,
                      start_iteration=self.state.iteration)
         status, error = "failed", None
+        stop = StopSignals()
         try:
+            stop.install()
             if self.state.iteration == 0 and self._validating:
                 self.validate()
             bar = self._progress_bar()
@@ -115,17 +130,25 @@ class Trainer:
                 if self._validating and (iteration % self.trainer.valid_freq == 0 or last):
                     self.validate()
                 freq = self.config.checkpointing.freq
+                saved = None
                 if last or (freq and iteration % freq == 0):
-                    self.save(train_metrics)
+                    saved = self.save(train_metrics)
+                if stop.requested and not last:  # SIGTERM / SIGINT: a checkpoint at this step boundary, then stop
+                    saved = saved or self.save(train_metrics)
+                    raise stop.stopped(iteration, max_iters, saved, getattr(self.config, "source", None))
             bar.close()
             status = "completed"
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, RunStopped):
             status = "stopped"
             raise
         except BaseException as exc:
             error = exc
-            raise
+            reported = self._after_failure(exc)
+            if reported is exc:
+                raise
+            raise reported from exc
         finally:
+            stop.restore()
             self.logger.finish(status)
             self._notify("lca_run_end", run_dir=self.checkpoints.root.parent, status=status,
                          iteration=self.state.iteration, error=error)
@@ -141,29 +164,44 @@ class Trainer:
         set_learning_rate(self.optimizer, lr)
         self.model.train()
 
+        self._step_start = (self.state.sample_position, capture_rng())
         micro_batches = self.next_micro_batches()
         # The loss is the mean over every target token of the accumulated batch (not a mean of
         # micro-batch means), so k micro-batches give the same gradient as one batch of their tokens.
         loss_tokens = max(1, int(sum(int(b["loss_mask"].sum()) for b in micro_batches)))
         tokens = sum(self._input_tokens(b) for b in micro_batches)
         self.train_metrics.reset()
+        step_loss = 0.0
         for batch in micro_batches:
             loss_rows = int(batch["loss_mask"].sum())  # counted on the host copy: no device sync
             batch = self._to_device(batch)
-            with self._autocast():
+            with self._out_of_memory("training", batch), self._autocast():
                 loss, ce = self._loss(batch, loss_tokens, loss_rows)
-            self.scaler.scale(loss).backward()
+            with self._out_of_memory("training", batch):
+                self.scaler.scale(loss).backward()
             self.train_metrics.update(ce.detach(), batch)
+            step_loss = step_loss + loss.detach()
             del ce, loss
 
         grad_norm = None
-        if self.trainer.max_grad_norm > 0:
-            self.scaler.unscale_(self.optimizer)
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.trainer.max_grad_norm)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.optimizer.zero_grad(set_to_none=True)
+        if not bool(torch.isfinite(step_loss)):  # one host sync; detected at the step it appears
+            self.optimizer.zero_grad(set_to_none=True)
+            if self.trainer.on_nonfinite == "stop":
+                ids = datapoint_ids(self.train_data, self.sampler.indices(self._step_start[0], len(micro_batches)
+                                                                            * self.trainer.micro_batch_size))
+                raise NonFiniteLoss(nonfinite_message(float(step_loss), iteration + 1, ids))
+            self.state.skipped_steps += 1  # "skip": this step changes no weight and no optimizer moment
+        else:
+            if self.trainer.max_grad_norm > 0:
+                self.scaler.unscale_(self.optimizer)
+                grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.trainer.max_grad_norm)
+            self._updating = True
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self._updating = False
+            self.optimizer.zero_grad(set_to_none=True)
 
+        self._step_start = None
         self.state.iteration += 1
         self.state.tokens_seen += tokens
         self.state.loss_tokens_seen += loss_tokens
@@ -182,7 +220,7 @@ class Trainer:
         with torch.no_grad():
             for start in range(0, len(self.valid_data), size):
                 batch = self._to_device(self._fetch(self.valid_data, list(range(start, min(start + size, len(self.valid_data))))))
-                with self._autocast():
+                with self._out_of_memory("validation", batch), self._autocast():
                     if self.loss_impl == "full":
                         logits = self._forward(batch)
                         ce = token_cross_entropy(logits, batch["target_ids"])
@@ -211,6 +249,50 @@ class Trainer:
         self.logger.message("INFO", {"checkpoint": str(path), "iteration": self.state.iteration})
         self._notify("lca_after_checkpoint", iteration=self.state.iteration, path=path, metrics=metrics)
         return path
+
+    def _after_failure(self, exc: BaseException) -> BaseException:
+        """Save what can be saved, then the error to raise: it names the checkpoint to resume from."""
+        from lca_core.errors import LcaError, RunError
+
+        saved = None
+        consistent = not self._updating and not isinstance(exc, CheckpointWriteError)
+        latest = self.checkpoints.latest()
+        if consistent and self.state.iteration > 0 and (latest is None or int(latest.name) < self.state.iteration):
+            if self._step_start is not None:  # failed inside a step: back to where that step began
+                self.state.sample_position, rng = self._step_start
+                restore_rng(rng)
+                self._step_start = None
+            self.optimizer.zero_grad(set_to_none=True)
+            try:
+                self.save({})
+            except Exception:  # noqa: BLE001 - the original failure is the one to report
+                pass
+            saved = self.checkpoints.latest() if self.checkpoints.latest() != latest else None
+            latest = saved or latest
+        where = (f"saved checkpoint {saved} (the state after iteration {self.state.iteration})" if saved
+                 else f"last complete checkpoint: {latest}" if latest else "no checkpoint was saved")
+        if isinstance(exc, LcaError):
+            return type(exc)(f"{exc}; {where}") if type(exc) in (RunError, NonFiniteLoss) else exc
+        culprit = blame(exc)
+        if culprit is None:
+            import warnings
+
+            warnings.warn(f"the run failed after iteration {self.state.iteration}; {where}", stacklevel=2)
+            return exc
+        return RunError(f"{culprit} raised {type(exc).__name__}: {exc} (iteration {self.state.iteration + 1}); "
+                        f"{where}; run with --traceback for details")
+
+    @contextlib.contextmanager
+    def _out_of_memory(self, phase: str, batch: dict[str, Any]):
+        """Turn a CUDA out-of-memory error into one naming the batch shape and what would fit."""
+        import torch
+
+        try:
+            yield
+        except torch.OutOfMemoryError as exc:
+            raise out_of_memory(exc, phase=phase, iteration=self.state.iteration + (phase == "training"),
+                                shape=tuple(batch["input_ids"].shape), trainer=self.trainer,
+                                gradient_checkpointing=self.hardware.gradient_checkpointing) from None
 
     # --- data ---------------------------------------------------------------------------------------
 
@@ -310,6 +392,7 @@ class Trainer:
             "tokens_per_second": tokens / elapsed if elapsed > 0 else float("nan"),
             "tokens": float(self.state.tokens_seen),
             "epoch": self.sampler.epoch(self.state.sample_position),
+            "skipped_steps": float(self.state.skipped_steps),
         }
         if self.device.type == "cuda":
             cfg = self.model.config
@@ -323,9 +406,16 @@ class Trainer:
         self.state = resume.state
         self.resumed_from = resume.state.iteration if resume.optim is not None else None
         if resume.optim is not None:
-            self.optimizer.load_state_dict(resume.optim["optimizer"])
-            if resume.optim.get("scaler"):
-                self.scaler.load_state_dict(resume.optim["scaler"])
+            try:
+                self.optimizer.load_state_dict(resume.optim["optimizer"])
+                if resume.optim.get("scaler"):
+                    self.scaler.load_state_dict(resume.optim["scaler"])
+            except (ValueError, KeyError, RuntimeError) as exc:
+                from lca_core.errors import RunError
+
+                raise RunError(f"the optimizer state of checkpoint {resume.path} does not fit this model "
+                               f"({exc}); start from a checkpoint of this model, or set "
+                               "checkpointing.init_from = \"scratch\"") from None
         if resume.rng is not None:
             restore_rng(resume.rng)
 

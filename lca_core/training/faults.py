@@ -1,0 +1,185 @@
+"""What the trainer does when a run goes wrong: stop signals, non-finite losses, out of memory, blame.
+
+Each fault ends in a one-line `RunError` that says what happened, where (iteration, datapoints,
+plugin) and what to do, after the trainer has saved what it can (docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from lca_core.errors import RunError
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+#: at most this many datapoint ids are named in a message
+SHOWN_IDS = 8
+
+
+class RunStopped(RunError):
+    """The run was stopped by a signal; the exit code is 128 + the signal number (130 Ctrl-C, 143 SIGTERM)."""
+
+    prefix = "stopped"
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+class NonFiniteLoss(RunError):
+    """A step's loss was NaN or infinite under ``[trainer] on_nonfinite = "stop"``."""
+
+
+class CheckpointWriteError(RunError):
+    """A checkpoint could not be written (full disk, quota, permissions); the previous ones are intact."""
+
+
+class StopSignals:
+    """While active, SIGTERM/SIGINT ask the loop to stop at the next step boundary; a second one stops at once.
+
+    Only the main thread can own signal handlers; elsewhere (a test's worker thread) this does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum in STOP_SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:  # the second signal: no more waiting for the step to end
+            raise RunStopped(f"{signal.Signals(signum).name} again: stopped at once, nothing saved since the last "
+                             "checkpoint", signum)
+        self.signum = signum
+        print(f"lca-run: {signal.Signals(signum).name} received: stopping after this step, with a checkpoint "
+              "(send it again to stop at once)", file=sys.stderr, flush=True)
+
+    def stopped(self, iteration: int, max_iters: int, checkpoint: Path, run_file: Any) -> RunStopped:
+        name = signal.Signals(self.signum).name
+        again = f"lca-run {run_file}" if run_file else "lca-run RUN.toml"
+        return RunStopped(f"{name}: stopped after iteration {iteration} of {max_iters}, checkpoint {checkpoint} "
+                          f"saved; to continue, run `{again}` again (checkpointing.init_from = \"resume\")",
+                          self.signum)
+
+
+def datapoint_ids(data: Any, indices: list[int]) -> list[str]:
+    """``repo:completion file`` of the datapoints at ``indices`` (``row i`` when the data has no such columns)."""
+    columns = getattr(data, "column_names", None) or []
+    if "repo" in columns and "completion_file" in columns and hasattr(data, "with_format"):
+        # without the composer transform and without the (large) snapshots
+        rows = data.with_format(None).select_columns(["repo", "completion_file"])
+        return [f"{rows[i]['repo']}:{rows[i]['completion_file']['filename']}" for i in indices]
+    return [f"row {i}" for i in indices]
+
+
+def nonfinite_message(value: float, iteration: int, ids: list[str]) -> str:
+    shown = ", ".join(dict.fromkeys(ids[:SHOWN_IDS])) + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
+    return (f"non-finite loss ({value}) at iteration {iteration}; its batch held the datapoints {shown}. "
+            "Check these datapoints and the learning rate, or set [trainer] on_nonfinite = \"skip\" to drop "
+            "such steps")
+
+
+def out_of_memory(exc: BaseException, *, phase: str, iteration: int, shape: tuple[int, int], trainer: Any,
+                  gradient_checkpointing: bool) -> RunError:
+    """A RunError for CUDA OOM naming the batch shape and the settings that need less memory."""
+    rows, length = shape
+    micro, accum = trainer.micro_batch_size, trainer.gradient_accumulation_steps
+    fixes = []
+    if phase == "training" and not gradient_checkpointing:
+        fixes.append("model.gradient_checkpointing = true (about 20% slower, far fewer activations kept)")
+    if micro > 1:
+        fixes.append(f"trainer.micro_batch_size = {micro // 2} with gradient_accumulation_steps = {accum * 2} "
+                     "(the same global batch)")
+    fixes.append(f"a shorter preprocessor.max_seq_len (now {length} tokens)")
+    fixes.append('trainer.loss_impl = "chunked" or "liger" (no full-vocabulary logits)')
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return RunError(f"GPU out of memory during {phase} at iteration {iteration}, micro-batch of {rows} × {length} "
+                    f"tokens (micro_batch_size {micro}, gradient_accumulation_steps {accum}): {detail}. "
+                    f"To fit, try: " + "; or ".join(fixes))
+
+
+def disk_error(exc: Exception, name: str, root: Path, previous: Path | None) -> CheckpointWriteError:
+    """The error for a checkpoint that could not be written, with the space left on its disk."""
+    import shutil
+
+    try:
+        free = f"{shutil.disk_usage(root).free / 2**20:.1f} MiB free on that disk"
+    except OSError:
+        free = "free space unknown"
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    kept = f"checkpoint {previous.name} is intact" if previous is not None else "no earlier checkpoint exists"
+    return CheckpointWriteError(
+        f"cannot write checkpoint {name} in {root} ({free}): {type(exc).__name__}: {detail}; nothing half-written "
+        f"was left and {kept}. Free space (or point run.dir at a larger disk) and run again: it resumes from "
+        "the latest checkpoint")
+
+
+# --- blaming the plugin whose code raised --------------------------------------------------------
+
+_FILE_LINE = re.compile(r'File "([^"]+)", line \d+')
+
+
+def _component_files() -> list[tuple[str, Any]]:
+    """(file or package folder, registry entry) of every component loaded in this process."""
+    from lca_core.plugins import get_plugin_manager
+
+    found = []
+    for registry in get_plugin_manager().registries.values():
+        for entry in registry.entries():
+            if isinstance(entry.target, str):
+                continue  # never loaded: not used by this run
+            module = sys.modules.get(getattr(entry.target, "__module__", ""))
+            file = getattr(module, "__file__", None)
+            if not file:
+                continue
+            top = sys.modules.get(module.__name__.split(".")[0])
+            # a third-party plugin's helpers live anywhere in its package: blame the whole package
+            if entry.origin.distribution not in ("lca-pipeline", "local file") and getattr(top, "__path__", None):
+                found.extend((os.path.realpath(p) + os.sep, entry) for p in top.__path__)
+            found.append((os.path.realpath(file), entry))
+    return found
+
+
+def _files_of(exc: BaseException) -> list[str]:
+    """Source files of the frames that raised ``exc`` (and its causes), innermost first."""
+    files: list[str] = []
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb, frames = exc.__traceback__, []
+        while tb is not None:
+            frames.append(tb.tb_frame.f_code.co_filename)
+            tb = tb.tb_next
+        # a DataLoader worker's exception carries the worker's traceback as text only
+        frames += _FILE_LINE.findall(str(exc))
+        files += [os.path.realpath(f) for f in reversed(frames)]
+        exc = exc.__cause__ or exc.__context__
+    return files
+
+
+def blame(exc: BaseException) -> str | None:
+    """'composer 'x' from dist 1.0 (plugin 'p')' when a loaded component's code raised ``exc``, else None."""
+    components = _component_files()
+    for file in _files_of(exc):
+        for where, entry in components:
+            if file == where or (where.endswith(os.sep) and file.startswith(where)):
+                return f"{entry.kind} '{entry.name}' from {entry.origin.render()}"
+    return None
