@@ -73,8 +73,14 @@ class LineCompleter:
     prefix_reuse: bool = True
     _newline: Any = attrs.field(default=None, init=False, repr=False)
     _device: Any = attrs.field(default=None, init=False, repr=False)
+    _cache_kw: str = attrs.field(default="cache", init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        import inspect
+
+        # transformers renamed `past_key_values` to `cache` in its 5.x series; accept either.
+        forward = inspect.signature(self.model.forward).parameters
+        self._cache_kw = "cache" if "cache" in forward else "past_key_values"
         if self.max_seq_len <= self.max_new_tokens:
             raise ValueError(f"max_seq_len ({self.max_seq_len}) must exceed max_new_tokens ({self.max_new_tokens})")
         self._device = next(self.model.parameters()).device
@@ -132,7 +138,7 @@ class LineCompleter:
         cache = DynamicCache(config=self.model.config)
         self.model(
             input_ids=torch.tensor([ids], device=self._device),
-            cache=cache,
+            **{self._cache_kw: cache},
             use_cache=True,
             logits_to_keep=1,
         )
@@ -165,7 +171,7 @@ class LineCompleter:
             )
         logits = self.model(
             input_ids=input_ids, attention_mask=attention, position_ids=positions,
-            cache=cache, use_cache=True, logits_to_keep=1,
+            **{self._cache_kw: cache}, use_cache=True, logits_to_keep=1,
         ).logits[:, -1]
         position = positions[:, -1:]
         eos = self.tokenizer.eos_token_id
@@ -185,7 +191,7 @@ class LineCompleter:
             position = position + 1
             logits = self.model(
                 input_ids=token[:, None], attention_mask=attention, position_ids=position,
-                cache=cache, use_cache=True,
+                **{self._cache_kw: cache}, use_cache=True,
             ).logits[:, -1]
         tokens = torch.stack(steps, 1).cpu()
         keep = torch.stack(alive, 1).cpu()
