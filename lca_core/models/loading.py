@@ -196,6 +196,8 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
         if model_section.config:
             kwargs.update(model_section.config)
         model = _from_pretrained(AutoModelForCausalLM, source, attn, kwargs, name=model_section.name_or_path)
+        if gguf:
+            plain_hf_model(model)
     model.config.use_cache = False  # training never reuses the KV cache
     model.to(hardware.device)
     if hardware.gradient_checkpointing:
@@ -243,6 +245,20 @@ def model_shape_config(config: Any, tokenizer: Any = None) -> Any:
     source, gguf = resolve_source(config, model.name_or_path, key="model.name_or_path", gguf_file=model.gguf_file)
     kwargs = {"gguf_file": gguf} if gguf else {}
     return AutoConfig.from_pretrained(source, trust_remote_code=model.trust_remote_code, **kwargs)
+
+
+def plain_hf_model(model: Any) -> None:
+    """Forget that weights came from GGUF: they are dequantized already, and checkpoints must save
+    as a plain Hugging Face directory (transformers refuses to save a model marked GGUF-quantized)."""
+    model.hf_quantizer = None
+    for attr in ("is_quantized", "quantization_method"):
+        if hasattr(model, attr):
+            try:
+                setattr(model, attr, False if attr == "is_quantized" else None)
+            except AttributeError:  # a read-only property
+                pass
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
 
 
 def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], *, name: str) -> Any:
