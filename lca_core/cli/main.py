@@ -87,9 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.render().splitlines() or [""]:
             print(f"lca-run: {prefix}: {line}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("lca-run: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or a second SIGTERM/SIGINT during training
+        print(f"lca-run: interrupted{f': {exc}' if str(exc) else ''}", file=sys.stderr)
+        return 128 + getattr(exc, "signum", 2)
     except OSError as exc:  # the machine, not the code: a full disk, a missing permission
         if traceback_wanted:
             raise

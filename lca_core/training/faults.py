@@ -32,6 +32,14 @@ class RunStopped(RunError):
         self.exit_code = 128 + signum
 
 
+class StopNow(KeyboardInterrupt):
+    """A second stop signal: leave at once. A KeyboardInterrupt, so no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"{signal.Signals(signum).name} again: stopped at once, nothing saved since the last checkpoint")
+        self.signum = signum
+
+
 class NonFiniteLoss(RunError):
     """A step's loss was NaN or infinite under ``[trainer] on_nonfinite = "stop"``."""
 
@@ -66,8 +74,7 @@ class StopSignals:
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.signum is not None:  # the second signal: no more waiting for the step to end
-            raise RunStopped(f"{signal.Signals(signum).name} again: stopped at once, nothing saved since the last "
-                             "checkpoint", signum)
+            raise StopNow(signum)
         self.signum = signum
         print(f"lca-run: {signal.Signals(signum).name} received: stopping after this step, with a checkpoint "
               "(send it again to stop at once)", file=sys.stderr, flush=True)
