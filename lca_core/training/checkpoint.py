@@ -158,8 +158,9 @@ class CheckpointManager:
             # whatever it is, free the space the partial copy took and keep the complete checkpoints.
             from lca_core.training.faults import disk_error
 
+            error = disk_error(exc, final.name, self.root, self.latest())  # free space measured before the cleanup
             shutil.rmtree(tmp, ignore_errors=True)
-            raise disk_error(exc, final.name, self.root, self.latest()) from exc
+            raise error from exc
         if final.exists():  # the same iteration saved again (e.g. a scratch run over an old one)
             old = self.root / f".{final.name}.old.tmp"
             os.replace(final, old)

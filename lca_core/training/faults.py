@@ -125,16 +125,20 @@ def out_of_memory(exc: BaseException, *, phase: str, iteration: int, shape: tupl
 
 def disk_error(exc: Exception, name: str, root: Path, previous: Path | None) -> CheckpointWriteError:
     """The error for a checkpoint that could not be written, with the space left on its disk."""
+    import errno
     import shutil
 
     try:
-        free = f"{shutil.disk_usage(root).free / 2**20:.1f} MiB free on that disk"
+        free = shutil.disk_usage(root).free
     except OSError:
-        free = "free space unknown"
+        free = None
     detail = str(exc).splitlines()[0] if str(exc) else ""
+    full = (getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "os error 28" in detail
+            or "No space left" in detail or (free is not None and free < 2**20))
+    why = f"No space left on device ({free / 2**20:.1f} MiB free)" if full else f"{type(exc).__name__}: {detail}"
     kept = f"checkpoint {previous.name} is intact" if previous is not None else "no earlier checkpoint exists"
     return CheckpointWriteError(
-        f"cannot write checkpoint {name} in {root} ({free}): {type(exc).__name__}: {detail}; nothing half-written "
+        f"cannot write checkpoint {name} in {root}: {why}; nothing half-written "
         f"was left and {kept}. Free space (or point run.dir at a larger disk) and run again: it resumes from "
         "the latest checkpoint")
 
