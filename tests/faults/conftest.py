@@ -1,0 +1,45 @@
+"""Fixtures of the fault suite: one tokenizer and one small CLI project per session, one CPU thread."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.faults.project import write_project
+
+
+@pytest.fixture(scope="session")
+def tokenizer(tmp_path_factory):
+    from tests.training.tiny import tiny_tokenizer
+
+    return tiny_tokenizer(tmp_path_factory.mktemp("tokenizer"))
+
+
+@pytest.fixture(scope="session")
+def tokenizer_dir(tokenizer, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tokenizer-files")
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def project_template(tokenizer, tmp_path_factory):
+    return write_project(tmp_path_factory.mktemp("project"), tokenizer)
+
+
+@pytest.fixture
+def project(project_template, tmp_path):
+    """A fresh copy of the CLI project: run.toml, data.jsonl and tokenizer/ (run directory: run/)."""
+    shutil.copytree(project_template, tmp_path / "project")
+    return tmp_path / "project"
+
+
+@pytest.fixture(autouse=True)
+def one_cpu_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -1,0 +1,105 @@
+"""A small lca-run project for the fault tests, and ways to run ``lca-run`` on it: in this process, or
+in a forked child (real signals, real exit codes, without a new interpreter's start-up)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+from tests.factories import make_datapoint
+
+RUN_FILE = """
+[run]
+name = "faults"
+dir = "run"
+
+[model]
+name_or_path = "llama"
+random_init = true
+tokenizer = "tokenizer"
+device = "cpu"
+
+[model.config]
+hidden_size = 32
+intermediate_size = 64
+num_hidden_layers = 2
+num_attention_heads = 4
+num_key_value_heads = 2
+
+[data]
+path = "data.jsonl"
+
+[split]
+valid_size = 2
+max_per_repo = 1
+
+[preprocessor]
+name = "lm"
+max_seq_len = 64
+context_tokens = 0.5
+
+[trainer]
+max_iters = 4
+micro_batch_size = 2
+gradient_accumulation_steps = 1
+learning_rate = 1e-3
+valid_freq = 100
+cpu_threads = 1
+
+[checkpointing]
+freq = 2
+
+[logger]
+name = "local"
+"""
+
+
+def write_project(folder: Path, tokenizer, extra: str = "") -> Path:
+    tokenizer.save_pretrained(folder / "tokenizer")
+    with open(folder / "data.jsonl", "w") as handle:
+        for i in range(8):
+            handle.write(json.dumps(make_datapoint(repo=f"owner__repo{i % 4}", filename=f"pkg/mod{i}.py")) + "\n")
+    (folder / "run.toml").write_text(RUN_FILE + extra)
+    return folder
+
+
+def _child_main(args: list[str], cwd: str, out: str) -> None:
+    import torch
+
+    from lca_core.cli.main import main
+
+    os.chdir(cwd)
+    torch.set_num_threads(1)
+    log = open(out, "w", buffering=1)
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    sys.stdout = sys.stderr = log  # pytest's capture objects are not fds 1 and 2
+    rc = 1
+    try:
+        rc = main(args)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+
+
+def start_lca_run(project: Path, *args: str, name: str = "out") -> tuple[multiprocessing.Process, Path]:
+    """``lca-run ARGS`` in a forked child, its stdout+stderr going to ``project/NAME.txt``."""
+    out = project / f"{name}.txt"
+    process = multiprocessing.get_context("fork").Process(target=_child_main, args=(list(args), str(project), str(out)))
+    process.start()
+    return process, out
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def iterations(path: Path) -> list[int]:
+    """The ``iter_num`` column of a metrics CSV; the file must parse."""
+    return [int(row["iter_num"]) for row in rows(path)] if path.exists() else []
