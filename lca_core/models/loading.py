@@ -170,8 +170,13 @@ def _model_config(config: Any, tokenizer: Any) -> Any:
     return cfg
 
 
-def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_dir: str | Path | None = None) -> Any:
-    """The causal LM on ``hardware``: from a checkpoint's ``model/`` dir, random weights, GGUF, or the hub."""
+def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_dir: str | Path | None = None,
+               match_config: bool = False) -> Any:
+    """The causal LM on ``hardware``: from a checkpoint's ``model/`` dir, random weights, GGUF, or the hub.
+
+    ``match_config``: the checkpoint must have the architecture [model] describes (training starts from
+    it); evaluation leaves it off, a checkpoint describes itself.
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -179,7 +184,7 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
     kwargs: dict[str, Any] = {"dtype": hardware.torch_dtype(), "trust_remote_code": model_section.trust_remote_code}
     attn = hardware.attn_implementation
     if from_dir is not None:
-        check_checkpoint_matches(config, Path(from_dir), tokenizer)
+        check_checkpoint_matches(config, Path(from_dir), tokenizer, compare=match_config)
         model = _from_pretrained(AutoModelForCausalLM, str(from_dir), attn, kwargs, name=str(from_dir))
     elif model_section.random_init:
         cfg = _model_config(config, tokenizer)
@@ -213,7 +218,7 @@ SHAPE_FIELDS = ("model_type", "vocab_size", "hidden_size", "num_hidden_layers", 
 
 
 def check_checkpoint_matches(config: Any, model_dir: Path, tokenizer: Any = None,
-                             key: str = "checkpointing.init_from") -> None:
+                             key: str = "checkpointing.init_from", compare: bool = True) -> None:
     """ConfigError when ``model_dir`` is no model directory, or holds another architecture than [model] describes."""
     found = model_dir / "config.json"
     if not found.is_file():
@@ -223,6 +228,8 @@ def check_checkpoint_matches(config: Any, model_dir: Path, tokenizer: Any = None
         saved = json.loads(found.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError([ConfigProblem(key, f"{found} cannot be read ({exc}); the checkpoint is damaged")]) from None
+    if not compare:
+        return
     try:
         expected = model_shape_config(config, tokenizer).to_dict()
     except Exception:  # noqa: BLE001 - [model] cannot be read here (e.g. an uncached hub name): the checkpoint decides

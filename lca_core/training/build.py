@@ -71,7 +71,7 @@ def build_trainer(config: Any, *, progress: bool = True) -> Any:
     has_tokenizer = model_dir is not None and any((model_dir / f).exists()
                                                   for f in ("tokenizer.json", "tokenizer_config.json"))
     tokenizer = load_tokenizer(config, from_dir=model_dir if has_tokenizer else None)
-    model = load_model(config, hardware, tokenizer=tokenizer, from_dir=model_dir)
+    model = load_model(config, hardware, tokenizer=tokenizer, from_dir=model_dir, match_config=True)
     train, valid, runtime = build_data(config, tokenizer)
     scheduler = config.scheduler.build(runtime)
     logger = config.logger.build(runtime)
