@@ -95,6 +95,14 @@ def start_lca_run(project: Path, *args: str, name: str = "out") -> tuple[multipr
     return process, out
 
 
+def lca_run(project: Path, *args: str, timeout: float = 300) -> tuple[int, str]:
+    """``lca-run ARGS`` in a forked child, run to its end: (exit code, stdout + stderr). Forked so that the
+    global state a run sets (library log levels, warning hooks, W&B) stays out of this process."""
+    process, out = start_lca_run(project, *args)
+    process.join(timeout)
+    return process.exitcode, out.read_text()
+
+
 def rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))

@@ -10,18 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lca_core.cli.main import main
 from lca_core.errors import LcaError
 from tests.core.broken_corpus import BASE
 from tests.factories import make_datapoint
+from tests.faults.project import lca_run
 
 FUZZ_EXAMPLES = 150
 
 
-def run(project, monkeypatch, capsys, *overrides):
-    monkeypatch.chdir(project)
-    code = main(["run.toml", *overrides, "--no-progress"])
-    err = capsys.readouterr().err
+def run(project, *overrides):
+    code, err = lca_run(project, "run.toml", *overrides, "--no-progress")
     assert "Traceback" not in err
     problems = [line for line in err.splitlines() if line.startswith("lca-run:") and "warning" not in line]
     assert len(problems) == 1, err
@@ -48,21 +46,20 @@ def mismatched_checkpoint(folder):
     (['checkpointing.init_from="lastest"'], 2, "checkpointing.init_from: 'lastest' is none of scratch, resume, best"),
     (['data.path="missing.jsonl"'], 2, "data.path"),
 ], ids=["tokenizer-path", "model-path", "hub-offline", "not-a-checkpoint", "other-model", "init-typo", "data-path"])
-def test_bad_paths_and_checkpoints_are_one_line_errors(project, monkeypatch, capsys, overrides, code, expected):
+def test_bad_paths_and_checkpoints_are_one_line_errors(project, overrides, code, expected):
     mismatched_checkpoint(project / "other")
-    got, line = run(project, monkeypatch, capsys, *overrides)
+    got, line = run(project, *overrides)
     assert got == code and expected in line, line
     assert line.startswith("lca-run: configuration error:" if code == 2 else "lca-run: error:")
 
 
-def test_a_malformed_datapoint_is_a_runtime_error_naming_it(project, monkeypatch, capsys):
+def test_a_malformed_datapoint_is_a_runtime_error_naming_it(project):
     with open(project / "data.jsonl", "a") as handle:
         bad = make_datapoint(repo="owner__broken")
         bad["completion_lines"]["inproject"] = ["five"]
         handle.write(json.dumps(bad) + "\n")
-    monkeypatch.chdir(project)
-    assert main(["run.toml", "--no-progress"]) == 1
-    err = capsys.readouterr().err
+    code, err = lca_run(project, "run.toml", "--no-progress")
+    assert code == 1
     assert "Traceback" not in err and "datapoint 8 (repo 'owner__broken'), completion_lines.inproject" in err
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lca_core.cli.main import main
+from tests.faults.project import lca_run
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = sorted(p for folder in ("lca_core", "lca_plugins") for p in (REPO / folder).rglob("*.py"))
@@ -57,18 +57,17 @@ def test_trust_remote_code_is_off_unless_the_run_file_says_so():
 
 
 @pytest.mark.parametrize("name", ["os:system", "subprocess:run", "../evil.py"])
-def test_a_run_file_cannot_name_code_to_import(project, monkeypatch, capsys, name):
-    monkeypatch.chdir(project)
-    assert main(["check", "run.toml", f'composer.name="{name}"']) == 2
-    assert f"unknown composer '{name}'" in capsys.readouterr().err
+def test_a_run_file_cannot_name_code_to_import(project, name):
+    code, err = lca_run(project, "check", "run.toml", f'composer.name="{name}"')
+    assert code == 2 and f"unknown composer '{name}'" in err
 
 
-def test_a_wandb_api_key_never_reaches_the_run_directory(project, monkeypatch, capsys):
+def test_a_wandb_api_key_never_reaches_the_run_directory(project, monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", SECRET)
-    monkeypatch.chdir(project)
-    assert main(["run.toml", "logger.name=wandb", "trainer.max_iters=2", "--no-progress"]) == 0
+    code, out = lca_run(project, "run.toml", "logger.name=wandb", "trainer.max_iters=2", "--no-progress")
+    assert code == 0, out
     run_dir = project / "run"
     files = [p for p in run_dir.rglob("*") if p.is_file()]
     assert any("wandb" in p.parts for p in files) and any(p.name == "state.pt" for p in files)
     leaked = [p for p in files if SECRET.encode() in p.read_bytes()]
-    assert not leaked and SECRET not in capsys.readouterr().out
+    assert not leaked and SECRET not in out
