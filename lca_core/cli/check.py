@@ -32,6 +32,11 @@ def run(args: argparse.Namespace) -> int:
     architecture, params = model_shape(config, tokenizer)
     print(f"\nmodel: {config.model.name_or_path} ({architecture}, {params / 1e6:.2f}M parameters"
           f"{', random weights' if config.model.random_init else ''}); tokenizer: {len(tokenizer)} tokens")
+    from lca_core.training.distributed import choose_strategy
+
+    strategy, why = choose_strategy(config.trainer.strategy, num_params=params, param_dtype=hardware.param_dtype,
+                                    device=hardware.device)
+    print(f"several processes (lca-run --nproc N, torchrun): strategy {strategy} — {why}")
 
     train, valid, _ = build_data(config, tokenizer)
     batch = train[[0]]

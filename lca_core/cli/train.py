@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from lca_core.cli.common import add_run_file, load
 
@@ -15,18 +16,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load(args)
-    if args.nproc > 1:
-        from lca_core.errors import RunError
+    from lca_core.training.launch import launch, under_torchrun
 
-        raise RunError("--nproc > 1: distributed training is not available yet; run on one process")
+    if args.nproc > 1 and not under_torchrun():
+        from lca_core.training.distributed import per_rank_accumulation
+
+        per_rank_accumulation(config.trainer.gradient_accumulation_steps, args.nproc)  # fail before starting
+        return launch(args.nproc, args.run_file, args.overrides, progress=not args.no_progress)
     from lca_core.config.snapshot import write_config_snapshot
     from lca_core.training.build import build_trainer
+    from lca_core.training.distributed import shutdown
 
     run_dir = config.run_dir
-    for folder in ("checkpoints", "logs"):
-        (run_dir / folder).mkdir(parents=True, exist_ok=True)
-    write_config_snapshot(config, run_dir)
-    trainer = build_trainer(config, progress=not args.no_progress)
+    main = int(os.environ.get("RANK", "0")) == 0
+    if main:
+        for folder in ("checkpoints", "logs"):
+            (run_dir / folder).mkdir(parents=True, exist_ok=True)
+        write_config_snapshot(config, run_dir)
+    try:
+        trainer = build_trainer(config, progress=not args.no_progress)
+        if main:
+            _train(config, trainer)
+        else:
+            trainer.train()
+    finally:
+        shutdown()
+    return 0
+
+
+def _train(config, trainer) -> None:
+    """Train, with what the run is and how it ended on the terminal."""
+    run_dir = config.run_dir
     start = trainer.state.iteration
     print(f"run '{config.run_name}' → {run_dir}")
     print(f"  model {config.model.name_or_path}: {trainer.num_params / 1e6:.2f}M parameters on "
@@ -34,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {len(trainer.train_data)} training / {len(trainer.valid_data) if trainer.valid_data is not None else 0} "
           f"validation datapoints; steps {start} → {config.trainer.max_iters}"
           + (f" (resumed from {trainer.resumed_from})" if trainer.resumed_from is not None else ""), flush=True)
+    if trainer.dist.enabled:
+        print(f"  distributed: {trainer.describe_distributed()}", flush=True)
     state = trainer.train()
     final = trainer.state.last_valid
     summary = f"; validation cross_entropy {final['cross_entropy']:.4f}" if "cross_entropy" in final else ""
     print(f"done: {state.iteration} steps{summary}; checkpoints in {run_dir / 'checkpoints'}")
-    return 0

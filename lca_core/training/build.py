@@ -7,6 +7,7 @@ import warnings
 from typing import Any
 
 from lca_core.components import Runtime
+from lca_core.config.schema import ComponentConfig
 from lca_core.training.checkpoint import CheckpointManager
 
 
@@ -36,12 +37,13 @@ def checkpoint_manager(config: Any) -> CheckpointManager:
                              top_k=section.top_k)
 
 
-def build_data(config: Any, tokenizer: Any) -> tuple[Any, Any, Runtime]:
+def build_data(config: Any, tokenizer: Any, *, rank: int = 0, world_size: int = 1) -> tuple[Any, Any, Runtime]:
     """(train, valid | None, runtime): datasets with the composer + preprocessor transform set."""
     from lca_core.data.prepare import prepare_datasets
     from lca_core.pipeline import make_transform
 
-    runtime = Runtime(seed=config.run.seed, run_dir=config.run_dir, tokenizer=tokenizer, config=config)
+    runtime = Runtime(seed=config.run.seed, run_dir=config.run_dir, tokenizer=tokenizer, config=config, rank=rank,
+                      world_size=world_size)
     composer = config.composer.build(runtime)
     preprocessor = config.preprocessor.build(runtime)
     train, valid = prepare_datasets(config)
@@ -56,6 +58,7 @@ def build_trainer(config: Any, *, progress: bool = True) -> Any:
     """Everything the run file describes, wired together and resumed where init_from says."""
     from lca_core.models.loading import choose_hardware, load_model, load_tokenizer
     from lca_core.plugins import get_plugin_manager
+    from lca_core.training.distributed import init_distributed, main_first
     from lca_core.training.trainer import Trainer, load_resume
 
     quiet_libraries()
@@ -67,15 +70,20 @@ def build_trainer(config: Any, *, progress: bool = True) -> Any:
         warnings.warn(f"init_from = \"scratch\" but {checkpoints.root} already holds checkpoints; "
                       "they will be overwritten as this run reaches their iterations", stacklevel=2)
     hardware = choose_hardware(config.model)
+    distributed = init_distributed(hardware.device)  # one process unless started by torchrun
     model_dir = CheckpointManager.model_dir(start) if start is not None else None
     has_tokenizer = model_dir is not None and any((model_dir / f).exists()
                                                   for f in ("tokenizer.json", "tokenizer_config.json"))
-    tokenizer = load_tokenizer(config, from_dir=model_dir if has_tokenizer else None)
+    with main_first(distributed):  # rank 0 fills the tokenizer and dataset caches, then the others read them
+        tokenizer = load_tokenizer(config, from_dir=model_dir if has_tokenizer else None)
+        train, valid, runtime = build_data(config, tokenizer, rank=distributed.rank,
+                                           world_size=distributed.world_size)
+    seed_everything(config.run.seed)  # the same random init on every rank (FSDP shards it without a broadcast)
     model = load_model(config, hardware, tokenizer=tokenizer, from_dir=model_dir, match_config=True)
-    train, valid, runtime = build_data(config, tokenizer)
     scheduler = config.scheduler.build(runtime)
-    logger = config.logger.build(runtime)
+    # only rank 0 writes logs, W&B and checkpoints
+    logger = config.logger.build(runtime) if distributed.is_main else ComponentConfig(kind="logger", name="dummy").build(runtime)
     resume = load_resume(start) if start is not None else None
     return Trainer(config=config, model=model, tokenizer=tokenizer, hardware=hardware, train_data=train,
                    valid_data=valid, scheduler=scheduler, logger=logger, checkpoints=checkpoints, resume=resume,
-                   plugin_manager=get_plugin_manager(), progress=progress)
+                   plugin_manager=get_plugin_manager(), progress=progress, distributed=distributed)

@@ -9,6 +9,8 @@ Layout of ``NNNN/`` (NNNN = optimizer steps done):
   model/         save_pretrained + the tokenizer
   optim.pt       optimizer and gradient-scaler state
   state.pt       TrainerState (iteration, sampler position, logger state) and RNG states
+  sharded/       FSDP runs only: weights and optimizer state as torch.distributed.checkpoint shards
+                 (optim.pt then holds just the scaler); any world size and strategy can resume from it
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ MODEL_DIR = "model"
 OPTIM_FILE = "optim.pt"
 STATE_FILE = "state.pt"
 METRICS_FILE = "metrics.json"
+SHARDED_DIR = "sharded"
 
 
 def _fsync_tree(root: Path) -> None:
@@ -135,17 +138,29 @@ class CheckpointManager:
             for path in self.root.glob(".*.tmp"):
                 shutil.rmtree(path, ignore_errors=True)
 
+    def final_dir(self, iteration: int) -> Path:
+        return self.root / f"{iteration:04d}"
+
+    def partial_dir(self, iteration: int) -> Path:
+        """Where checkpoint ``iteration`` is written before its atomic rename."""
+        return self.root / f".{iteration:04d}.tmp"
+
     def save(self, iteration: int, *, model: Any, tokenizer: Any, optim_state: dict[str, Any],
-             state: dict[str, Any], metrics: dict[str, Any]) -> Path:
+             state: dict[str, Any], metrics: dict[str, Any], model_state: dict[str, Any] | None = None,
+             write_shards: Any = None) -> Path:
+        """Write checkpoint ``iteration``. Distributed FSDP runs pass the gathered ``model_state`` and
+        ``write_shards(folder)``, which every rank runs at the same time to write its shards into the folder."""
         import torch
 
         self.root.mkdir(parents=True, exist_ok=True)
         self.clean_partial()
-        final = self.root / f"{iteration:04d}"
-        tmp = self.root / f".{final.name}.tmp"
+        final = self.final_dir(iteration)
+        tmp = self.partial_dir(iteration)
         try:
             tmp.mkdir()
-            model.save_pretrained(tmp / MODEL_DIR)
+            if write_shards is not None:
+                write_shards(tmp)
+            model.save_pretrained(tmp / MODEL_DIR, **({"state_dict": model_state} if model_state is not None else {}))
             if tokenizer is not None:
                 tokenizer.save_pretrained(tmp / MODEL_DIR)
             torch.save(optim_state, tmp / OPTIM_FILE)

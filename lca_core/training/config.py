@@ -15,7 +15,10 @@ class TrainerSection:
 
     max_iters: int = param(600, doc="Optimizer steps.")
     micro_batch_size: int = param(1, doc="Samples per forward pass.")
-    gradient_accumulation_steps: int = param(64, doc="Micro-batches per optimizer step (global batch = micro × accum × GPUs).")
+    gradient_accumulation_steps: int = param(
+        64, doc="Micro-batches per optimizer step over all processes (global batch = micro × accum, whatever the "
+        "number of GPUs); each of N processes runs accum / N of them."
+    )
     learning_rate: float = param(3.5e-5, doc="Peak learning rate (the scheduler shapes it).")
     beta_1: float = param(0.9, doc="AdamW beta 1.")
     beta_2: float = param(0.999, doc="AdamW beta 2.")
@@ -33,6 +36,11 @@ class TrainerSection:
     cpu_threads: int = param(
         0, doc="Threads of PyTorch's CPU ops (0 = PyTorch's default, every core). Small models on a busy "
         "machine run several times faster with 1."
+    )
+    strategy: Literal["auto", "ddp", "fsdp"] = param(
+        "auto", doc="Several processes (lca-run --nproc, torchrun): ddp (replicas, one gradient all-reduce per step) or "
+        "fsdp (FSDP2, weights/gradients/optimizer state sharded per decoder layer). auto: ddp unless weights, "
+        "gradients and AdamW state would take over half of one GPU's memory. docs/distributed.md."
     )
     loss_impl: Literal["auto", "chunked", "liger", "full"] = param(
         "auto", doc="Cross-entropy without full-vocabulary logits: chunked (PyTorch, gradients fused into the "

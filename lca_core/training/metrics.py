@@ -125,16 +125,21 @@ class MetricAccumulator:
                 in_cat = present & (category == cid)
                 self._add(f"{name}_exact_match", (matched & in_cat).sum().float(), in_cat.sum())
 
-    def compute(self) -> dict[str, float]:
-        """Token-weighted means (NaN where a mask was empty); one host sync."""
+    def compute(self, reduce: Any = None) -> dict[str, float]:
+        """Token-weighted means (NaN where a mask was empty); one host sync.
+
+        ``reduce`` (distributed runs) maps ``{name: [sum, count]}`` to the sums over every process, so the
+        means are those of the global batch, not a mean of per-process means.
+        """
         import torch
 
-        if not self.sums:
-            return {}
         names = list(self.sums)
-        totals = torch.stack([self.sums[n].float() for n in names]).tolist()
-        counts = torch.stack([self.counts[n].float() for n in names]).tolist()
-        return {n: (t / c if c else math.nan) for n, t, c in zip(names, totals, counts)}
+        pairs = torch.stack([torch.stack([self.sums[n].float(), self.counts[n].float()]) for n in names]).tolist() \
+            if names else []
+        sums = dict(zip(names, pairs))
+        if reduce is not None:
+            sums = reduce(sums)
+        return {n: (t / c if c else math.nan) for n, (t, c) in sums.items()}
 
 
 def newline_token_mask(tokenizer: Any, vocab_size: int) -> Any:

@@ -51,3 +51,16 @@ class FusedSampler:
     def epoch(self, position: int) -> float:
         """Epochs completed at stream position ``position`` (fractional)."""
         return position / self.num_samples
+
+
+def rank_positions(step_start: int, micro_batch_size: int, accumulation: int, rank: int = 0,
+                   world_size: int = 1) -> list[int]:
+    """Stream positions of the micro-batches rank ``rank`` runs in the optimizer step starting at ``step_start``.
+
+    A step reads ``accumulation`` micro-batches (global) from the stream; rank r takes the r-th contiguous
+    share of them. Every world size therefore trains on the same samples per step, and the step's end
+    (``step_start + micro_batch_size × accumulation``) is the same global position for every rank.
+    """
+    share = accumulation // world_size
+    first = rank * share
+    return [step_start + (first + k) * micro_batch_size for k in range(share)]

@@ -15,7 +15,19 @@ from typing import Any
 
 import attrs
 
-from lca_core.training.checkpoint import CheckpointManager
+from lca_core.training.checkpoint import SHARDED_DIR, CheckpointManager
+from lca_core.training.distributed import (
+    Distributed,
+    choose_strategy,
+    full_model_state,
+    is_sharded,
+    load_full_optimizer,
+    load_sharded,
+    per_rank_accumulation,
+    save_sharded,
+    set_gradient_sync,
+    wrap_model,
+)
 from lca_core.training.faults import (
     CheckpointWriteError,
     NonFiniteLoss,
@@ -41,7 +53,7 @@ from lca_core.training.metrics import (
     token_cross_entropy,
 )
 from lca_core.training.optim import build_optimizer, set_learning_rate
-from lca_core.training.sampler import FusedSampler
+from lca_core.training.sampler import FusedSampler, rank_positions
 from lca_core.training.state import TrainerState, capture_rng, restore_rng
 
 TENSOR_KEYS = ("input_ids", "target_ids", "loss_mask", "category_ids", "completion_mask", "attention_mask",
@@ -63,11 +75,14 @@ class Trainer:
 
     ``train_data`` / ``valid_data`` are indexable by a list of row indices and return a batch dict of
     tensors (a `datasets.Dataset` with the composer+preprocessor transform set, or anything alike).
+    With ``distributed`` (one process of a torchrun job), each process runs its share of every step's
+    micro-batches and of validation; docs/distributed.md.
     """
 
     def __init__(self, *, config: Any, model: Any, tokenizer: Any, hardware: Any, train_data: Any,
                  valid_data: Any = None, scheduler: Any, logger: Any, checkpoints: CheckpointManager,
-                 resume: Resume | None = None, plugin_manager: Any = None, progress: bool = True):
+                 resume: Resume | None = None, plugin_manager: Any = None, progress: bool = True,
+                 distributed: Distributed | None = None):
         import torch
 
         self.config, self.trainer = config, config.trainer
@@ -80,8 +95,15 @@ class Trainer:
         torch.set_float32_matmul_precision(self.trainer.fp32_matmul_precision)
         if self.trainer.cpu_threads > 0:
             torch.set_num_threads(self.trainer.cpu_threads)
-        self.optimizer = build_optimizer(model, self.trainer)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=hardware.grad_scaler)
+        self.dist = distributed or Distributed()
+        self.accum_per_rank = per_rank_accumulation(self.trainer.gradient_accumulation_steps, self.dist.world_size)
+        self.num_params = sum(p.numel() for p in model.parameters())
+        self.strategy, self.strategy_reason = choose_strategy(
+            self.trainer.strategy, num_params=self.num_params, param_dtype=hardware.param_dtype, device=hardware.device)
+        # the loss runs inside the wrapper's forward, where DDP / FSDP do their work (distributed.py)
+        self.engine = wrap_model(model, self.strategy, self.dist, hardware.device)
+        self.optimizer = build_optimizer(model, self.trainer)  # after wrapping: FSDP swaps in sharded parameters
+        self.scaler = _grad_scaler(self.device.type, hardware.grad_scaler, sharded=is_sharded(self.engine))
         self.sampler = FusedSampler(len(train_data), seed=config.run.seed, shuffle=self.trainer.shuffle)
         self.state = TrainerState()
         self._loader = None
@@ -96,7 +118,6 @@ class Trainer:
         vocab = model.get_output_embeddings().weight.shape[0]
         self.valid_metrics = MetricAccumulator(
             newline_ids=newline_token_mask(tokenizer, vocab).to(self.device) if valid_data is not None else None)
-        self.num_params = sum(p.numel() for p in model.parameters())
         # Full-vocabulary logits cost 2 GiB (DSC) to 6 GiB (OpenCoder) per fp32 copy at 16k tokens:
         # the loss is taken from the final hidden states, chunk by chunk (lca_core/training/loss.py).
         self.loss_impl = resolve_loss_impl(self.trainer.loss_impl, self.device.type) \
@@ -108,6 +129,8 @@ class Trainer:
         """Run until ``trainer.max_iters`` optimizer steps are done; returns the final state."""
         max_iters = self.trainer.max_iters
         self.logger.start(resumed_from=self.resumed_from, state=self.state.logger_state)
+        if self.dist.enabled:
+            self.logger.message("INFO", {"distributed": self.describe_distributed()})
         self._notify("lca_run_start", config=self.config, run_dir=self.checkpoints.root.parent,
                      start_iteration=self.state.iteration)
         status, error = "failed", None
@@ -168,15 +191,20 @@ class Trainer:
         micro_batches = self.next_micro_batches()
         # The loss is the mean over every target token of the accumulated batch (not a mean of
         # micro-batch means), so k micro-batches give the same gradient as one batch of their tokens.
-        loss_tokens = max(1, int(sum(int(b["loss_mask"].sum()) for b in micro_batches)))
-        tokens = sum(self._input_tokens(b) for b in micro_batches)
+        # Over all processes: each rank's gradient is its tokens' share of the global mean (DDP/FSDP average
+        # over ranks, so each loss is scaled by the world size), and the sum equals the 1-process gradient.
+        loss_tokens, tokens = self.dist.all_reduce_sum([sum(int(b["loss_mask"].sum()) for b in micro_batches),
+                                                         sum(self._input_tokens(b) for b in micro_batches)])
+        loss_tokens, tokens = max(1, int(loss_tokens)), int(tokens)
+        loss_divisor = loss_tokens / self.dist.world_size if self.dist.enabled else loss_tokens
         self.train_metrics.reset()
         step_loss = 0.0
-        for batch in micro_batches:
+        for index, batch in enumerate(micro_batches):
             loss_rows = int(batch["loss_mask"].sum())  # counted on the host copy: no device sync
             batch = self._to_device(batch)
+            set_gradient_sync(self.engine, index == len(micro_batches) - 1)  # one all-reduce per step
             with self._out_of_memory("training", batch), self._autocast():
-                loss, ce = self._loss(batch, loss_tokens, loss_rows)
+                loss, ce = self.engine(self._loss, batch, loss_divisor, loss_rows)
             with self._out_of_memory("training", batch):
                 self.scaler.scale(loss).backward()
             self.train_metrics.update(ce.detach(), batch)
@@ -205,7 +233,7 @@ class Trainer:
         self.state.iteration += 1
         self.state.tokens_seen += tokens
         self.state.loss_tokens_seen += loss_tokens
-        metrics = self.train_metrics.compute()  # the one host sync of the step
+        metrics = self.train_metrics.compute(self._reduce)  # the one host sync of the step
         elapsed = time.perf_counter() - started
         metrics.update(self._step_statistics(lr, grad_norm, tokens, elapsed))
         return metrics
@@ -216,20 +244,20 @@ class Trainer:
 
         self.model.eval()
         self.valid_metrics.reset()
-        size = self.trainer.micro_batch_size
+        size, count, world = self.trainer.micro_batch_size, len(self.valid_data), self.dist.world_size
         with torch.no_grad():
-            for start in range(0, len(self.valid_data), size):
-                batch = self._to_device(self._fetch(self.valid_data, list(range(start, min(start + size, len(self.valid_data))))))
+            # Rank r takes batches r, r + world, ...; every rank runs the same number of forwards (FSDP's are
+            # collective), so one past the end repeats batch 0 and is not counted.
+            for round_ in range(-(-count // (size * world))):
+                start = (round_ * world + self.dist.rank) * size
+                counted = start < count
+                indices = list(range(start, min(start + size, count))) if counted else list(range(min(size, count)))
+                batch = self._to_device(self._fetch(self.valid_data, indices))
                 with self._out_of_memory("validation", batch), self._autocast():
-                    if self.loss_impl == "full":
-                        logits = self._forward(batch)
-                        ce = token_cross_entropy(logits, batch["target_ids"])
-                        self.valid_metrics.update(ce, batch, logits=logits.float())
-                        continue
-                    hidden = self._forward(batch, hidden_states=True)
-                    ce, rank = logit_statistics(hidden, self._output_weight(), batch["target_ids"])
-                self.valid_metrics.update(ce, batch, rank=rank)
-        metrics = self.valid_metrics.compute()
+                    ce, scores = self.engine(self._statistics, batch)
+                if counted:
+                    self.valid_metrics.update(ce, batch, **scores)
+        metrics = self.valid_metrics.compute(self._reduce)
         metrics["epoch"] = self.sampler.epoch(self.state.sample_position)
         self.state.last_valid = metrics
         self.logger.log("valid", self.state.iteration, metrics)
@@ -240,12 +268,28 @@ class Trainer:
     def save(self, train_metrics: dict[str, float]) -> Path:
         """Write checkpoint ``NNNN`` atomically; it holds everything exact resume needs."""
         self.state.logger_state = dict(self.logger.state())
-        optim_state = {"optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict()}
         state = {"trainer": self.state.to_dict(), "rng": capture_rng()}
         metrics = {"iteration_number": self.state.iteration, "train_metrics": train_metrics,
                    "valid_metrics": self.state.last_valid}
-        path = self.checkpoints.save(self.state.iteration, model=self.model, tokenizer=self.tokenizer,
-                                     optim_state=optim_state, state=state, metrics=metrics)
+        if is_sharded(self.engine):  # FSDP: every rank writes its shards; rank 0 the consolidated model/
+            model_state = full_model_state(self.engine)
+            optim_state = {"scaler": self.scaler.state_dict()}
+
+            def write_shards(folder: Path) -> None:
+                self.dist.barrier()  # rank 0 made the folder: now everyone writes into it
+                save_sharded(self.engine, self.optimizer, folder / SHARDED_DIR)
+
+            if not self.dist.is_main:
+                write_shards(self.checkpoints.partial_dir(self.state.iteration))
+        else:
+            model_state, write_shards = None, None
+            optim_state = {"optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict()}
+        path = self.checkpoints.final_dir(self.state.iteration)
+        if self.dist.is_main:  # only rank 0 writes files (the states are equal, or gathered above)
+            path = self.checkpoints.save(self.state.iteration, model=self.model, tokenizer=self.tokenizer,
+                                         optim_state=optim_state, state=state, metrics=metrics,
+                                         model_state=model_state, write_shards=write_shards)
+        self.dist.barrier()
         self.logger.message("INFO", {"checkpoint": str(path), "iteration": self.state.iteration})
         self._notify("lca_after_checkpoint", iteration=self.state.iteration, path=path, metrics=metrics)
         return path
@@ -297,15 +341,16 @@ class Trainer:
     # --- data ---------------------------------------------------------------------------------------
 
     def next_micro_batches(self) -> list[dict[str, Any]]:
-        """The ``accum`` micro-batches of this step, read at the sampler's position (then advanced)."""
+        """This rank's micro-batches of the step at the sampler's position; the position then moves past the
+        whole step (every rank's share), so it is the same global position on every rank."""
         size, accum = self.trainer.micro_batch_size, self.trainer.gradient_accumulation_steps
         out = []
-        for _ in range(accum):
+        for position in rank_positions(self.state.sample_position, size, accum, self.dist.rank, self.dist.world_size):
             if self.trainer.num_workers > 0:
                 out.append(next(self._worker_batches()))
             else:
-                out.append(self._fetch(self.train_data, self.sampler.indices(self.state.sample_position, size)))
-            self.state.sample_position += size
+                out.append(self._fetch(self.train_data, self.sampler.indices(position, size)))
+        self.state.sample_position += size * accum
         return out
 
     def _worker_batches(self):
@@ -314,7 +359,8 @@ class Trainer:
             import torch
             from torch.utils.data import DataLoader
 
-            stream = BatchIndexStream(self.sampler, self.state.sample_position, self.trainer.micro_batch_size)
+            stream = BatchIndexStream(self.sampler, self.state.sample_position, self.trainer.micro_batch_size,
+                                      self.trainer.gradient_accumulation_steps, self.dist.rank, self.dist.world_size)
             loader = DataLoader(BatchFetcher(self.train_data), batch_size=None, sampler=stream,
                                 num_workers=self.trainer.num_workers, prefetch_factor=self.trainer.prefetch_factor,
                                 collate_fn=_as_is, pin_memory=self.device.type == "cuda",
@@ -355,7 +401,16 @@ class Trainer:
     def _output_weight(self) -> Any:
         return self.model.get_output_embeddings().weight
 
-    def _loss(self, batch: dict[str, Any], loss_tokens: int, loss_rows: int) -> tuple[Any, Any]:
+    def _statistics(self, batch: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """A validation batch's per-token cross-entropy and what top-k / exact match need (logits or ranks)."""
+        if self.loss_impl == "full":
+            logits = self._forward(batch)
+            return token_cross_entropy(logits, batch["target_ids"]), {"logits": logits.float()}
+        hidden = self._forward(batch, hidden_states=True)
+        ce, rank = logit_statistics(hidden, self._output_weight(), batch["target_ids"])
+        return ce, {"rank": rank}
+
+    def _loss(self, batch: dict[str, Any], loss_tokens: float, loss_rows: int) -> tuple[Any, Any]:
         """(this micro-batch's share of the step loss, its per-token cross-entropy for the metrics)."""
         targets, mask = batch["target_ids"], batch["loss_mask"]
         if self.loss_impl == "full":
@@ -388,7 +443,7 @@ class Trainer:
 
         stats = {
             "learning_rate": lr,
-            "grad_norm": float(grad_norm) if grad_norm is not None else float("nan"),
+            "grad_norm": float(_full(grad_norm)) if grad_norm is not None else float("nan"),
             "tokens_per_second": tokens / elapsed if elapsed > 0 else float("nan"),
             "tokens": float(self.state.tokens_seen),
             "epoch": self.sampler.epoch(self.state.sample_position),
@@ -398,7 +453,7 @@ class Trainer:
             cfg = self.model.config
             seq_len = tokens / max(1, self.trainer.micro_batch_size * self.trainer.gradient_accumulation_steps)
             per_token = flops_per_token(self.num_params, cfg.num_hidden_layers, cfg.hidden_size, int(seq_len))
-            stats["mfu"] = stats["tokens_per_second"] * per_token / PEAK_FLOPS
+            stats["mfu"] = stats["tokens_per_second"] / self.dist.world_size * per_token / PEAK_FLOPS
             stats["peak_memory_gib"] = torch.cuda.max_memory_allocated(self.device) / 2**30
         return stats
 
@@ -407,7 +462,12 @@ class Trainer:
         self.resumed_from = resume.state.iteration if resume.optim is not None else None
         if resume.optim is not None:
             try:
-                self.optimizer.load_state_dict(resume.optim["optimizer"])
+                if (resume.path / SHARDED_DIR).is_dir():  # written by FSDP: resharded to this run's layout
+                    load_sharded(self.engine, self.optimizer, resume.path / SHARDED_DIR)
+                elif is_sharded(self.engine):
+                    load_full_optimizer(self.engine, self.optimizer, resume.optim["optimizer"])
+                else:
+                    self.optimizer.load_state_dict(resume.optim["optimizer"])
                 if resume.optim.get("scaler"):
                     self.scaler.load_state_dict(resume.optim["scaler"])
             except (ValueError, KeyError, RuntimeError) as exc:
@@ -427,20 +487,32 @@ class Trainer:
         from tqdm.auto import tqdm
 
         return tqdm(total=self.trainer.max_iters, initial=self.state.iteration, desc="train", unit="step",
-                    disable=None if self.progress else True, dynamic_ncols=True)
+                    disable=None if self.progress and self.dist.is_main else True, dynamic_ncols=True)
+
+    def _reduce(self, sums: dict[str, list[float]]) -> dict[str, list[float]]:
+        return self.dist.sum_by_name(sums)
+
+    def describe_distributed(self) -> str:
+        """What a distributed run chose: processes, strategy and why, micro-batches per process."""
+        return (f"{self.dist.world_size} processes ({self.dist.backend}), strategy {self.strategy} "
+                f"({self.strategy_reason}); gradient_accumulation_steps = {self.trainer.gradient_accumulation_steps} "
+                f"global → {self.accum_per_rank} micro-batches of {self.trainer.micro_batch_size} per process per step")
 
 
 class BatchIndexStream:
     """The sampler's stream cut into micro-batches of row indices, from a position on (a DataLoader sampler)."""
 
-    def __init__(self, sampler: FusedSampler, start: int, size: int):
+    def __init__(self, sampler: FusedSampler, start: int, size: int, accum: int = 1, rank: int = 0,
+                 world_size: int = 1):
         self.sampler, self.start, self.size = sampler, start, size
+        self.accum, self.rank, self.world_size = accum, rank, world_size
 
     def __iter__(self):
-        position = self.start
+        step = self.start
         while True:
-            yield self.sampler.indices(position, self.size)
-            position += self.size
+            for position in rank_positions(step, self.size, self.accum, self.rank, self.world_size):
+                yield self.sampler.indices(position, self.size)
+            step += self.size * self.accum
 
 
 class BatchFetcher:
@@ -455,6 +527,21 @@ class BatchFetcher:
 
 def _as_is(batch: Any) -> Any:
     return batch
+
+
+def _full(tensor: Any) -> Any:
+    """A sharded (DTensor) value made whole: FSDP's gradient norm is one."""
+    return tensor.full_tensor() if hasattr(tensor, "full_tensor") else tensor
+
+
+def _grad_scaler(device_type: str, enabled: bool, *, sharded: bool) -> Any:
+    import torch
+
+    if sharded and enabled:  # fp16 under FSDP: inf checks over every rank's shards
+        from torch.distributed.fsdp.sharded_grad_scaler import ShardedGradScaler
+
+        return ShardedGradScaler(device_type)
+    return torch.amp.GradScaler(device_type, enabled=enabled)
 
 
 def load_resume(path: Path) -> Resume:

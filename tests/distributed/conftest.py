@@ -1,0 +1,3 @@
+"""The training tests' locally trained tokenizer, shared."""
+
+from tests.training.conftest import tokenizer  # noqa: F401
