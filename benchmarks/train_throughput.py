@@ -86,8 +86,12 @@ def model_config(shape: dict[str, Any], seq: int) -> dict[str, Any]:
     return {**shape, "max_position_embeddings": max(seq, 4096), "attention_dropout": 0.0, "use_cache": False}
 
 
-def build_project(spec: dict[str, str], device: str, run_dir: Path) -> tuple[Any, Any]:
-    """(step function, model): `Trainer.train_step` of a trainer built as `lca-run` builds one."""
+def build_project(spec: dict[str, str], device: str, run_dir: Path, *, distributed: Any = None, accum: int = 1,
+                  strategy: str = "auto") -> tuple[Any, Any]:
+    """(step function, model): `Trainer.train_step` of a trainer built as `lca-run` builds one.
+
+    ``distributed`` (benchmarks/distributed_throughput.py): this process's place in a torchrun job; ``accum`` is
+    the global number of micro-batches per step, ``strategy`` ddp | fsdp."""
     import torch
 
     from lca_core.models.config import ModelSection
@@ -100,12 +104,14 @@ def build_project(spec: dict[str, str], device: str, run_dir: Path) -> tuple[Any
     compile_: Any = {"auto": "auto", "0": False, "1": True}[spec["compile"]]
     model_section = ModelSection(name_or_path="llama", random_init=True,
                                  config=model_config(SHAPES[spec["shape"]], int(spec["seq"])),
-                                 dtype="bfloat16" if device == "cuda" else "float32", attn_implementation="sdpa",
+                                 dtype="bfloat16" if device.startswith("cuda") else "float32", attn_implementation="sdpa",
                                  compile=compile_, gradient_checkpointing=spec["ckpt"] == "1", device=device)
-    trainer_kwargs: dict[str, Any] = dict(max_iters=1 << 30, micro_batch_size=1, gradient_accumulation_steps=1,
+    trainer_kwargs: dict[str, Any] = dict(max_iters=1 << 30, micro_batch_size=1, gradient_accumulation_steps=accum,
                                           learning_rate=1e-5, valid_freq=0, shuffle=False, max_grad_norm=2.0)
     if "loss_impl" in {f.name for f in __import__("attrs").fields(TrainerSection)}:
         trainer_kwargs["loss_impl"] = spec["loss"]
+    if distributed is not None:
+        trainer_kwargs["strategy"] = strategy
     config = SimpleNamespace(run=SimpleNamespace(seed=0), model=model_section, trainer=TrainerSection(**trainer_kwargs),
                              checkpointing=CheckpointingSection(freq=0), run_dir=run_dir)
     hardware = choose_hardware(model_section)
@@ -114,7 +120,7 @@ def build_project(spec: dict[str, str], device: str, run_dir: Path) -> tuple[Any
     trainer = Trainer(config=config, model=model, tokenizer=None, hardware=hardware,
                       train_data=RandomTokens(model.config.vocab_size, int(spec["seq"])), valid_data=None,
                       scheduler=ConstantLR(), logger=NullLogger(), checkpoints=CheckpointManager(run_dir / "ckpt"),
-                      progress=False)
+                      progress=False, **({"distributed": distributed} if distributed is not None else {}))
     return trainer.train_step, model
 
 
