@@ -212,7 +212,8 @@ class Trainer:
             del ce, loss
 
         grad_norm = None
-        if not bool(torch.isfinite(step_loss)):  # one host sync; detected at the step it appears
+        # one host sync; detected at the step it appears, and decided alike on every rank (or replicas diverge)
+        if self.dist.all_reduce_sum([0.0 if bool(torch.isfinite(step_loss)) else 1.0])[0] > 0:
             self.optimizer.zero_grad(set_to_none=True)
             if self.trainer.on_nonfinite == "stop":
                 ids = datapoint_ids(self.train_data, self.sampler.indices(self._step_start[0], len(micro_batches)
