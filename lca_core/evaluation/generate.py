@@ -19,6 +19,8 @@ from typing import Any
 
 import attrs
 
+from lca_core.models.vocabulary import newline_token_mask
+
 #: the reference pre-truncates the context by characters before tokenizing (tokenizers do not stop at max_length)
 CHARS_PER_TOKEN_BOUND = 6
 
@@ -47,17 +49,6 @@ def encode_context(tokenizer: Any, context: str, max_seq_len: int) -> tuple[list
     if bos is None:
         return ids, 0
     return (ids if ids and ids[0] == bos else [bos, *ids]), 1
-
-
-def newline_token_mask(tokenizer: Any, vocab_size: int) -> Any:
-    """A bool tensor over the vocabulary: True where the token's text contains a newline."""
-    import torch
-
-    mask = torch.zeros(vocab_size, dtype=torch.bool)
-    for token_id in range(min(vocab_size, len(tokenizer))):
-        if "\n" in tokenizer.decode([token_id]):
-            mask[token_id] = True
-    return mask
 
 
 @attrs.define(kw_only=True)

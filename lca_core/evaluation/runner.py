@@ -99,7 +99,7 @@ def evaluate_model(
 def _teacher_forced(model, tokenizer, composer, datapoints, settings, on_lines) -> list[LineScore]:
     import torch
 
-    from lca_core.evaluation.generate import newline_token_mask
+    from lca_core.models.vocabulary import newline_token_mask
     from lca_core.evaluation.teacher_forced import CATEGORY_NAMES, encode_file, line_outcomes
 
     device = next(model.parameters()).device

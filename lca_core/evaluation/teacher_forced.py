@@ -74,7 +74,7 @@ def teacher_forced_exact_match(
     """Per-category teacher-forced exact match of a batch, micro-averaged over lines, for training validation.
 
     Returns ``{category: {"exact_match": percent, "lines": n}}``; build ``newline_mask`` once with
-    `lca_core.evaluation.generate.newline_token_mask(tokenizer, vocab_size)`.
+    `lca_core.models.vocabulary.newline_token_mask(tokenizer, vocab_size)`.
     """
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for outcome in line_outcomes(logits, target_ids, category_ids, newline_mask, min_tokens):

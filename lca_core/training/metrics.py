@@ -142,17 +142,6 @@ class MetricAccumulator:
         return {n: (t / c if c else math.nan) for n, (t, c) in sums.items()}
 
 
-def newline_token_mask(tokenizer: Any, vocab_size: int) -> Any:
-    """A bool tensor over the model's vocabulary: True for tokens whose text contains a newline."""
-    import torch
-
-    mask = torch.zeros(vocab_size, dtype=torch.bool)
-    for token_id in range(min(vocab_size, len(tokenizer))):
-        if "\n" in tokenizer.decode([token_id]):
-            mask[token_id] = True
-    return mask
-
-
 def flops_per_token(num_params: int, num_layers: int, hidden_size: int, seq_len: int) -> float:
     """Training FLOPs per token: 6N for the dense part + 6·L·d·T for causal attention (anchors.md §2)."""
     return 6.0 * num_params + 6.0 * num_layers * hidden_size * seq_len

@@ -49,9 +49,9 @@ from lca_core.training.metrics import (
     PEAK_FLOPS,
     MetricAccumulator,
     flops_per_token,
-    newline_token_mask,
     token_cross_entropy,
 )
+from lca_core.models.vocabulary import newline_token_mask
 from lca_core.training.optim import build_optimizer, set_learning_rate
 from lca_core.training.sampler import FusedSampler, rank_positions
 from lca_core.training.state import TrainerState, capture_rng, restore_rng
