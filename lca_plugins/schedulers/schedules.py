@@ -26,6 +26,8 @@ class Constant(SchedulerBase):
 
 @attrs.define(kw_only=True)
 class _WarmupDecay(SchedulerBase):
+    """Linear warmup to max_lr, a `decay` shape down to min_lr at lr_decay_iters, then min_lr."""
+
     warmup_iters: int = param(50, doc="Linear warmup steps: lr = max_lr·(it+1)/warmup_iters.", validator=_non_negative)
     lr_decay_iters: int = param(0, doc="Iteration where decay reaches min_lr (0 = trainer.max_iters).",
                                 validator=_non_negative)
@@ -39,24 +41,24 @@ class _WarmupDecay(SchedulerBase):
     def decay_iters(self) -> int:
         return self.lr_decay_iters or self.max_iters
 
-    def warmup(self, iteration: int, max_lr: float) -> float | None:
+    def lr(self, iteration: int, max_lr: float) -> float:
         if iteration < self.warmup_iters:
             return max_lr * (iteration + 1) / self.warmup_iters
         if iteration > self.decay_iters:
             return self.min_lr
-        return None
+        span = self.decay_iters - self.warmup_iters
+        return self.decay((iteration - self.warmup_iters) / span if span > 0 else 1.0, max_lr)
+
+    def decay(self, ratio: float, max_lr: float) -> float:  # pragma: no cover - abstract
+        """The learning rate at ``ratio`` ∈ [0, 1] of the way from warmup's end to lr_decay_iters."""
+        raise NotImplementedError
 
 
 @attrs.define(kw_only=True)
 class CosineWarmup(_WarmupDecay):
     """The original's schedule: linear warmup, cosine decay to min_lr, then flat."""
 
-    def lr(self, iteration: int, max_lr: float) -> float:
-        early = self.warmup(iteration, max_lr)
-        if early is not None:
-            return early
-        span = self.decay_iters - self.warmup_iters
-        ratio = (iteration - self.warmup_iters) / span if span > 0 else 1.0
+    def decay(self, ratio: float, max_lr: float) -> float:
         return self.min_lr + 0.5 * (max_lr - self.min_lr) * (1.0 + math.cos(math.pi * ratio))
 
 
@@ -64,12 +66,7 @@ class CosineWarmup(_WarmupDecay):
 class Linear(_WarmupDecay):
     """Linear warmup, then a straight line from max_lr to min_lr at lr_decay_iters."""
 
-    def lr(self, iteration: int, max_lr: float) -> float:
-        early = self.warmup(iteration, max_lr)
-        if early is not None:
-            return early
-        span = self.decay_iters - self.warmup_iters
-        ratio = (iteration - self.warmup_iters) / span if span > 0 else 1.0
+    def decay(self, ratio: float, max_lr: float) -> float:
         return max_lr + (self.min_lr - max_lr) * ratio
 
 
