@@ -31,3 +31,22 @@ def plugin_manager():
 @pytest.fixture
 def datapoint():
     return make_datapoint()
+
+
+@pytest.fixture(scope="session")
+def tokenizer(tmp_path_factory):
+    """A byte-level BPE trained locally, once per session (test folders may override it)."""
+    from tests.training.tiny import tiny_tokenizer
+
+    return tiny_tokenizer(tmp_path_factory.mktemp("tokenizer"))
+
+
+@pytest.fixture
+def one_cpu_thread():
+    """Tiny models run faster on one thread, above all on a busy machine; restore the setting after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

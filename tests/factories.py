@@ -53,3 +53,20 @@ def make_datapoint(
         "repo_snapshot": {"filename": list(snapshot), "content": list(snapshot.values())},
         "completion_lines_raw": completion_lines_raw,
     }
+
+
+#: The [model] tables of a tiny random-init Llama with a tokenizer saved in ./tokenizer (tests' run files).
+TINY_MODEL_TOML = """\
+[model]
+name_or_path = "llama"
+random_init = true
+tokenizer = "tokenizer"
+device = "cpu"
+
+[model.config]
+hidden_size = 32
+intermediate_size = 64
+num_hidden_layers = 2
+num_attention_heads = 4
+num_key_value_heads = 2
+"""

@@ -9,23 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import make_datapoint
+from tests.factories import TINY_MODEL_TOML, make_datapoint
 
 pytest.importorskip("lca_plugin_example", reason="pip install ./examples/lca-plugin-example (CI does)")
 
 RUN_FILE = """
-[model]
-name_or_path = "llama"
-random_init = true
-tokenizer = "tokenizer"
-device = "cpu"
-
-[model.config]
-hidden_size = 32
-intermediate_size = 64
-num_hidden_layers = 1
-num_attention_heads = 4
-
+""" + TINY_MODEL_TOML + """
 [data]
 path = "data.jsonl"
 

@@ -10,13 +10,6 @@ from tests.faults.project import write_project
 
 
 @pytest.fixture(scope="session")
-def tokenizer(tmp_path_factory):
-    from tests.training.tiny import tiny_tokenizer
-
-    return tiny_tokenizer(tmp_path_factory.mktemp("tokenizer"))
-
-
-@pytest.fixture(scope="session")
 def tokenizer_dir(tokenizer, tmp_path_factory):
     folder = tmp_path_factory.mktemp("tokenizer-files")
     tokenizer.save_pretrained(folder)
@@ -36,10 +29,5 @@ def project(project_template, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def one_cpu_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_cpu_thread):
     yield
-    torch.set_num_threads(before)

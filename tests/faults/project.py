@@ -10,26 +10,14 @@ import os
 import sys
 from pathlib import Path
 
-from tests.factories import make_datapoint
+from tests.factories import TINY_MODEL_TOML, make_datapoint
 
 RUN_FILE = """
 [run]
 name = "faults"
 dir = "run"
 
-[model]
-name_or_path = "llama"
-random_init = true
-tokenizer = "tokenizer"
-device = "cpu"
-
-[model.config]
-hidden_size = 32
-intermediate_size = 64
-num_hidden_layers = 2
-num_attention_heads = 4
-num_key_value_heads = 2
-
+""" + TINY_MODEL_TOML + """
 [data]
 path = "data.jsonl"
 

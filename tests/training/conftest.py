@@ -1,23 +1,10 @@
-"""Fixtures of the training tests: one locally trained tokenizer per session."""
+"""Training tests run on one CPU thread (the session tokenizer comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 
-@pytest.fixture(scope="session")
-def tokenizer(tmp_path_factory):
-    from tests.training.tiny import tiny_tokenizer
-
-    return tiny_tokenizer(tmp_path_factory.mktemp("tokenizer"))
-
-
 @pytest.fixture(autouse=True)
-def one_cpu_thread():
-    """Tiny models run faster on one thread, above all on a busy machine; restore the setting after."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_cpu_thread):
     yield
-    torch.set_num_threads(before)
