@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 CATEGORIES = ("infile", "inproject", "common", "commited", "non_informative", "random")
@@ -70,3 +72,48 @@ num_hidden_layers = 2
 num_attention_heads = 4
 num_key_value_heads = 2
 """
+
+
+#: A whole run file for CLI tests: tiny model, 4 steps, a checkpoint every 2 steps (run directory ./run).
+TINY_PROJECT_TOML = """
+[run]
+name = "tiny"
+dir = "run"
+
+""" + TINY_MODEL_TOML + """
+[data]
+path = "data.jsonl"
+
+[split]
+valid_size = 2
+max_per_repo = 1
+
+[preprocessor]
+name = "lm"
+max_seq_len = 64
+context_tokens = 0.5
+
+[trainer]
+max_iters = 4
+micro_batch_size = 2
+gradient_accumulation_steps = 1
+learning_rate = 1e-3
+valid_freq = 100
+cpu_threads = 1
+
+[checkpointing]
+freq = 2
+
+[logger]
+name = "local"
+"""
+
+
+def write_tiny_project(folder: Path, tokenizer, extra: str = "") -> Path:
+    """run.toml (a tiny model, 4 steps, checkpoints every 2), data.jsonl (8 datapoints, 4 repos) and tokenizer/."""
+    tokenizer.save_pretrained(folder / "tokenizer")
+    with open(folder / "data.jsonl", "w") as handle:
+        for i in range(8):
+            handle.write(json.dumps(make_datapoint(repo=f"owner__repo{i % 4}", filename=f"pkg/mod{i}.py")) + "\n")
+    (folder / "run.toml").write_text(TINY_PROJECT_TOML + extra)
+    return folder

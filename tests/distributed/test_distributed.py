@@ -17,16 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import make_datapoint
+from tests.factories import TINY_PROJECT_TOML, make_datapoint
+
 
 def _run_file() -> str:
-    """The CLI test's tiny run, with a global batch of 4 micro-batches of 1 (so 2 per process on 2)."""
-    from tests.training.test_cli_train import RUN_FILE as CLI_RUN_FILE
-
-    text = CLI_RUN_FILE
-    for old, new in (("valid_size = 2", "valid_size = 3"), ("micro_batch_size = 2", "micro_batch_size = 1"),
+    """The CLI tests' tiny run (3 steps), with a global batch of 4 micro-batches of 1 (so 2 per process on 2)."""
+    text = TINY_PROJECT_TOML
+    for old, new in (("max_iters = 4", "max_iters = 3"), ("valid_size = 2", "valid_size = 3"), ("micro_batch_size = 2", "micro_batch_size = 1"),
                      ("gradient_accumulation_steps = 1", "gradient_accumulation_steps = 4"),
-                     ("valid_freq = 2", "valid_freq = 3"), ('dir = "run"', 'dir = "one"')):
+                     ("valid_freq = 100", "valid_freq = 3"), ('dir = "run"', 'dir = "one"')):
         assert old in text
         text = text.replace(old, new)
     return text

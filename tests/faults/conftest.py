@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.faults.project import write_project
+from tests.factories import write_tiny_project
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +18,7 @@ def tokenizer_dir(tokenizer, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def project_template(tokenizer, tmp_path_factory):
-    return write_project(tmp_path_factory.mktemp("project"), tokenizer)
+    return write_tiny_project(tmp_path_factory.mktemp("project"), tokenizer)
 
 
 @pytest.fixture

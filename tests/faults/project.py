@@ -4,56 +4,10 @@ in a forked child (real signals, real exit codes, without a new interpreter's st
 from __future__ import annotations
 
 import csv
-import json
 import multiprocessing
 import os
 import sys
 from pathlib import Path
-
-from tests.factories import TINY_MODEL_TOML, make_datapoint
-
-RUN_FILE = """
-[run]
-name = "faults"
-dir = "run"
-
-""" + TINY_MODEL_TOML + """
-[data]
-path = "data.jsonl"
-
-[split]
-valid_size = 2
-max_per_repo = 1
-
-[preprocessor]
-name = "lm"
-max_seq_len = 64
-context_tokens = 0.5
-
-[trainer]
-max_iters = 4
-micro_batch_size = 2
-gradient_accumulation_steps = 1
-learning_rate = 1e-3
-valid_freq = 100
-cpu_threads = 1
-
-[checkpointing]
-freq = 2
-
-[logger]
-name = "local"
-"""
-
-
-def write_project(folder: Path, tokenizer, extra: str = "") -> Path:
-    tokenizer.save_pretrained(folder / "tokenizer")
-    with open(folder / "data.jsonl", "w") as handle:
-        for i in range(8):
-            handle.write(json.dumps(make_datapoint(repo=f"owner__repo{i % 4}", filename=f"pkg/mod{i}.py")) + "\n")
-    (folder / "run.toml").write_text(RUN_FILE + extra)
-    return folder
-
 
 def _child_main(args: list[str], cwd: str, out: str) -> None:
     import torch

@@ -3,44 +3,12 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.factories import TINY_MODEL_TOML, make_datapoint
-
-RUN_FILE = """
-[run]
-name = "tiny"
-dir = "run"
-
-""" + TINY_MODEL_TOML + """
-[data]
-path = "data.jsonl"
-
-[split]
-valid_size = 2
-max_per_repo = 1
-
-[preprocessor]
-name = "lm"
-max_seq_len = 64
-context_tokens = 0.5
-
-[trainer]
-max_iters = 3
-micro_batch_size = 2
-gradient_accumulation_steps = 1
-learning_rate = 1e-3
-valid_freq = 2
-cpu_threads = 1
-
-[checkpointing]
-freq = 2
-"""
-
+from tests.factories import write_tiny_project
 
 def lca_run(*args, cwd):
     env = {**os.environ, "LCA_TRACEBACK": "1"}
@@ -49,13 +17,10 @@ def lca_run(*args, cwd):
 
 
 def test_lca_run_trains_writes_the_run_directory_and_resumes(tmp_path, tokenizer, monkeypatch, capsys):
-    tokenizer.save_pretrained(tmp_path / "tokenizer")
-    with open(tmp_path / "data.jsonl", "w") as handle:
-        for i in range(8):
-            handle.write(json.dumps(make_datapoint(repo=f"owner__repo{i % 4}", filename=f"pkg/mod{i}.py")) + "\n")
-    (tmp_path / "tiny.toml").write_text(RUN_FILE)
+    write_tiny_project(tmp_path, tokenizer)
+    steps = ["trainer.max_iters=3", "trainer.valid_freq=2"]
 
-    first = lca_run("tiny.toml", "--no-progress", cwd=tmp_path)
+    first = lca_run("run.toml", *steps, "--no-progress", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     run = tmp_path / "run"
     assert {p.name for p in run.iterdir()} >= {"checkpoints", "configs", "logs"}
@@ -71,7 +36,7 @@ def test_lca_run_trains_writes_the_run_directory_and_resumes(tmp_path, tokenizer
     from lca_core.cli.main import main
 
     monkeypatch.chdir(tmp_path)
-    assert main(["tiny.toml", "trainer.max_iters=5", "--no-progress"]) == 0
+    assert main(["run.toml", "trainer.max_iters=5", "trainer.valid_freq=2", "--no-progress"]) == 0
     assert "resumed from 3" in capsys.readouterr().out
     with open(run / "logs" / "train.csv") as handle:
         assert [row["iter_num"] for row in csv.DictReader(handle)] == ["1", "2", "3", "4", "5"]
