@@ -63,10 +63,10 @@ def run(args: argparse.Namespace) -> int:
         print("nothing installed")
         return 0
     current = None
-    width = max(len(r["name"]) for r in data)
     for row in data:
         if row["kind"] != current:
             current = row["kind"]
+            width = max(len(r["name"]) for r in data if r["kind"] == current)  # aligned within each kind
             title = KINDS[current][1] if current in KINDS else "plugins that failed to load"
             print(f"\n{title}:" if current != data[0]["kind"] else f"{title}:")
         dist = f"{row['distribution']} {row['version']}".strip()
