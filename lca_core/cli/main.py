@@ -36,6 +36,7 @@ def _overview() -> str:
         "  RUN.toml [key=value ...]   train as the run file says; overrides are TOML literals,",
         "                             e.g. trainer.learning_rate=3e-5 composer.name=file_level",
         "  --nproc N                  train on N processes of this machine (starts torchrun)",
+        "  --no-progress              no progress bar (log lines only)",
         "",
         "verbs:",
     ]
