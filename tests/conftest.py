@@ -12,6 +12,8 @@ os.environ["WANDB_MODE"] = "offline"
 os.environ["WANDB_SILENT"] = "true"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="lca-test-hf-home-"))
+# The embedded dataset and local tokenizers are cached here: a fresh one, so no stale cache hides a bug.
+os.environ["LCA_CACHE"] = tempfile.mkdtemp(prefix="lca-test-cache-")
 
 import pytest  # noqa: E402
 
