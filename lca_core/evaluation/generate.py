@@ -140,6 +140,8 @@ class LineCompleter:
         import torch
         from transformers import DynamicCache
 
+        from lca_core.evaluation.kv_buffer import BufferedLayer
+
         if any(not row for row in rows):  # nothing to condition on (empty context, first line, no BOS)
             return [""] * len(rows)
         batch, width = len(rows), max(len(r) for r in rows)
@@ -153,13 +155,15 @@ class LineCompleter:
         input_ids, present = input_ids.to(self._device), present.to(self._device)
         attention = torch.cat([torch.ones((batch, past), dtype=torch.long, device=self._device), present.long()], 1)
         positions = past + (present.long().cumsum(1) - 1).clamp(min=0)
-        if kv is None:
-            cache = DynamicCache(config=self.model.config)
-        else:  # expand() is a view; the first append materializes one copy per row
-            cache = DynamicCache(
-                ddp_cache_data=[(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in kv],
-                config=self.model.config,
-            )
+        # Every layer's K/V goes into a buffer sized for the whole run, written in place: a plain
+        # DynamicCache would copy the (batch × context) cache at every decode step to append one token.
+        capacity = past + width + self.max_new_tokens
+        cache = DynamicCache(config=self.model.config)
+        # expand() is a view: each row gets its own copy of the context once, into its buffer
+        prefixes = [None] * len(cache.layers) if kv is None else [
+            (k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in kv
+        ]
+        cache.layers = [BufferedLayer(capacity, prefix) for prefix in prefixes]
         logits = self.model(
             input_ids=input_ids, attention_mask=attention, position_ids=positions,
             **{self._cache_kw: cache}, use_cache=True, logits_to_keep=1,
