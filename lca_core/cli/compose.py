@@ -17,11 +17,12 @@ from typing import Any
 import attrs
 
 from lca_core.cli.common import add_run_file, load
+from lca_core.data.schema import CATEGORY_NAMES as SCHEMA_CATEGORY_NAMES
+from lca_core.data.schema import UNDEFINED_CATEGORY_ID
 from lca_core.errors import RunError
 
 DEFAULT_TEMPLATE = "# {filename}\n{content}"
-CATEGORY_NAMES = {0: "commited", 1: "common", 2: "infile", 3: "inproject", 4: "non_informative", 5: "random",
-                  6: "other", -1: ""}
+CATEGORY_NAMES = {**SCHEMA_CATEGORY_NAMES, UNDEFINED_CATEGORY_ID: ""}  # unlabelled lines show no label
 ANSI = {0: "35", 1: "36", 2: "32", 3: "1;33", 4: "2", 5: "34", 6: "34"}
 
 

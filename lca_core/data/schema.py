@@ -24,6 +24,8 @@ CATEGORY_IDS: dict[str, int] = {
     "other": 6,
 }
 UNDEFINED_CATEGORY_ID = -1
+#: id -> category, the inverse of CATEGORY_IDS
+CATEGORY_NAMES: dict[int, str] = {v: k for k, v in CATEGORY_IDS.items()}
 #: top-level fields, in the dataset's order
 FIELDS: tuple[str, ...] = (
     "repo", "commit_hash", "completion_file", "completion_lines", "repo_snapshot", "completion_lines_raw",

@@ -99,8 +99,9 @@ def evaluate_model(
 def _teacher_forced(model, tokenizer, composer, datapoints, settings, on_lines) -> list[LineScore]:
     import torch
 
+    from lca_core.data.schema import CATEGORY_NAMES
+    from lca_core.evaluation.teacher_forced import encode_file, line_outcomes
     from lca_core.models.vocabulary import newline_token_mask
-    from lca_core.evaluation.teacher_forced import CATEGORY_NAMES, encode_file, line_outcomes
 
     device = next(model.parameters()).device
     newline = newline_token_mask(tokenizer, model.get_output_embeddings().weight.shape[0])

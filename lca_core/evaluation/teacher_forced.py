@@ -17,11 +17,7 @@ from typing import Any
 
 import attrs
 
-#: category ids of the preprocessor contract, by LCA category name (the dataset spells it "commited")
-CATEGORY_IDS: dict[str, int] = {
-    "commited": 0, "common": 1, "infile": 2, "inproject": 3, "non_informative": 4, "random": 5, "other": 6,
-}
-CATEGORY_NAMES: dict[int, str] = {v: k for k, v in CATEGORY_IDS.items()}
+from lca_core.data.schema import CATEGORY_IDS, CATEGORY_NAMES
 
 
 @attrs.frozen
