@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from lca_core.errors import ConfigError, ConfigProblem
+from lca_core.api.errors import ConfigError, ConfigProblem
 
 #: A GPU counts as free when at most this fraction of its memory is in use (the original's rule).
 FREE_GPU_USED_FRACTION = 0.001
