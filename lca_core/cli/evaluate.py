@@ -45,13 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import attrs
 
-    from lca_core.components import resolved_params
+    from lca_core.api.components import resolved_params
+    from lca_core.api.errors import ConfigError, ConfigProblem
+    from lca_core.api.plugins import get_plugin_manager
     from lca_core.config.loader import config_to_dict
-    from lca_core.errors import ConfigError, ConfigProblem
     from lca_core.evaluation import report
     from lca_core.evaluation.checkpoints import default_checkpoint, resolve_checkpoint
     from lca_core.evaluation.runner import Settings
-    from lca_core.plugins import get_plugin_manager
 
     config = load(args)
     for flag in ("limit", "max_seq_len", "max_new_tokens", "batch_size", "min_new_tokens"):
@@ -136,9 +136,9 @@ def _load(config, choice):
 
 def _composers(config, names: list[str], tokenizer) -> dict:
     """Build each composer: the run's [composer] table for its own name, defaults for the others."""
-    from lca_core.components import Runtime
+    from lca_core.api.components import Runtime
+    from lca_core.api.plugins import get_plugin_manager
     from lca_core.config.schema import ComponentConfig
-    from lca_core.plugins import get_plugin_manager
 
     manager = get_plugin_manager()
     runtime = Runtime(seed=config.run.seed, run_dir=config.run_dir, tokenizer=tokenizer, config=config)

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from lca_core.errors import RunError
+from lca_core.api.errors import RunError
 from lca_core.evaluation.metrics import LineScore, score_line
 
 #: the categories papers report (LCA leaderboard, lca-solvers' evaluation script)

@@ -297,7 +297,7 @@ class Trainer:
 
     def _after_failure(self, exc: BaseException) -> BaseException:
         """Save what can be saved, then the error to raise: it names the checkpoint to resume from."""
-        from lca_core.errors import LcaError, RunError
+        from lca_core.api.errors import LcaError, RunError
 
         saved = None
         consistent = not self._updating and not isinstance(exc, CheckpointWriteError)
@@ -472,7 +472,7 @@ class Trainer:
                 if resume.optim.get("scaler"):
                     self.scaler.load_state_dict(resume.optim["scaler"])
             except (ValueError, KeyError, RuntimeError) as exc:
-                from lca_core.errors import RunError
+                from lca_core.api.errors import RunError
 
                 raise RunError(f"the optimizer state of checkpoint {resume.path} does not fit this model "
                                f"({exc}); start from a checkpoint of this model, or set "
