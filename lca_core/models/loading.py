@@ -21,10 +21,6 @@ DEFAULT_LOCAL_VOCAB = 2048
 LOCAL_BPE_MAX_CHARS = 8_000_000
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
-
-
 def resolve_source(config: Any, value: str, *, key: str, gguf_file: str = "") -> tuple[str, str]:
     """(directory or hub name, gguf file name or "") for a [model] path value."""
     if value.startswith("package:"):
@@ -37,6 +33,11 @@ def resolve_source(config: Any, value: str, *, key: str, gguf_file: str = "") ->
     else:
         folder = config.resolve_path(value) if not _looks_like_hub_name(config, value) else None
         if folder is None:
+            # A hub name: decide once whether the hub can be used, so that an unreachable one fails in
+            # seconds from the local cache instead of a minute of retries in huggingface_hub.
+            from lca_core.hub import check_hub
+
+            check_hub()
             return value, gguf_file
         if folder.is_file() and folder.suffix == ".gguf":
             return str(folder.parent), folder.name
@@ -60,9 +61,13 @@ def _looks_like_hub_name(config: Any, value: str) -> bool:
 
 
 def _hub_error(what: str, name: str, key: str, exc: Exception) -> RunError:
-    if _offline():
-        hint = (f"the hub is offline (HF_HUB_OFFLINE=1) and '{name}' is not in the local Hugging Face cache; "
-                f"download it on a connected machine, or point {key} at a local directory")
+    from lca_core.hub import hub_offline_reason
+
+    reason = hub_offline_reason()
+    if reason:
+        hint = (f"the hub is offline ({reason}) and '{name}' is not in the local Hugging Face cache; "
+                f"download it once with network access (e.g. `hf download {name}`), or point {key} at a local "
+                "directory")
     else:
         hint = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; check the name, the network, " \
                f"or point {key} at a local directory"
