@@ -25,7 +25,7 @@ class Settings:
     max_seq_len: int = 16384
     max_new_tokens: int = 100
     min_new_tokens: int = 3
-    batch_size: int = 8
+    batch_size: int = 0  # 0: chosen from free GPU memory (LineCompleter)
     prefix_reuse: bool = True
 
 

@@ -59,7 +59,8 @@ def build_trainer(config: Any, *, progress: bool = True) -> Any:
     from lca_core.api.plugins import get_plugin_manager
     from lca_core.models.loading import choose_hardware, load_model, load_tokenizer
     from lca_core.training.distributed import init_distributed, main_first
-    from lca_core.training.trainer import Trainer, load_resume
+    from lca_core.training.resume import load_resume
+    from lca_core.training.trainer import Trainer
 
     quiet_libraries()
     seed_everything(config.run.seed)
