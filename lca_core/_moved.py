@@ -20,6 +20,7 @@ MOVED = {
         "testing")},
     **{f"lca_core.{name}": f"lca_core.composing.{name}" for name in (
         "blocks", "composers", "pipeline", "preprocessing", "pretruncation")},
+    "lca_core.config.converter": "lca_core.api.converter",
 }
 
 

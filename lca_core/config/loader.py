@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lca_core.api.components import build_params, resolved_params
-from lca_core.config.converter import structure, unstructure
+from lca_core.api.converter import structure, unstructure
 from lca_core.config.schema import (
     COMPONENT_TABLES,
     FIXED_TABLES,
