@@ -143,5 +143,5 @@ class MetricAccumulator:
 
 
 def flops_per_token(num_params: int, num_layers: int, hidden_size: int, seq_len: int) -> float:
-    """Training FLOPs per token: 6N for the dense part + 6·L·d·T for causal attention (anchors.md §2)."""
+    """Training FLOPs per token: 6N for the dense part + 6·L·d·T for causal attention (PaLM's 6N + 12·L·d·T, attention halved by the causal mask)."""
     return 6.0 * num_params + 6.0 * num_layers * hidden_size * seq_len
