@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from lca_core.api.errors import RunError
+from lca_core.data.schema import CATEGORY_IDS
 
-CATEGORIES = ("inproject", "infile", "committed", "commited", "common", "non_informative", "random", "other")
+CATEGORIES = tuple(CATEGORY_IDS)  # metric prefixes of the per-category columns
 _CATEGORY_CE = re.compile(rf"^({'|'.join(CATEGORIES)})_cross_entropy$")
 _LOSS = re.compile(r"^(loss|(\w+_)?cross_entropy)$")
 _ACCURACY = re.compile(r"accuracy$")

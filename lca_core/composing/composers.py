@@ -22,9 +22,6 @@ import attrs
 from lca_core.api.components import Component, param
 from lca_core.api.errors import ParamError
 
-#: The LCA line categories of ``completion_lines`` (the dataset's own spelling, ``commited``).
-CATEGORIES = ("infile", "inproject", "common", "commited", "non_informative", "random")
-
 
 @attrs.define(slots=True)
 class File:

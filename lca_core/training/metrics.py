@@ -9,10 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-#: category id (as the preprocessors write ``category_ids``) -> metric prefix (the dataset's spelling)
-CATEGORIES: dict[int, str] = {
-    0: "commited", 1: "common", 2: "infile", 3: "inproject", 4: "non_informative", 5: "random", 6: "other",
-}
+from lca_core.data.schema import CATEGORY_NAMES as CATEGORIES  # id in category_ids -> metric prefix
+
 TOP_K = (1, 3, 5, 10)
 #: categories whose top-k accuracy is reported (the original's standard columns)
 TOP_K_CATEGORIES = ("inproject",)
