@@ -63,6 +63,7 @@ def test_a_run_file_cannot_name_code_to_import(project, name):
     assert code == 2 and f"unknown composer '{name}'" in err
 
 
+@pytest.mark.slow
 def test_a_wandb_api_key_never_reaches_the_run_directory(project, monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", SECRET)
     code, out = lca_run(project, "run.toml", "logger.name=wandb", "trainer.max_iters=2", "--no-progress")

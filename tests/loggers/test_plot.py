@@ -42,6 +42,7 @@ def lca_run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([LCA_RUN, "plot", *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_plot_writes_a_png_of_the_training_and_validation_curves(tmp_path):
     write_run(tmp_path / "run")
     out = tmp_path / "figures" / "curves.png"
