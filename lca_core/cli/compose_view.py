@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import re
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -15,7 +15,6 @@ from lca_core.cli.common import load
 from lca_core.data.schema import CATEGORY_NAMES as SCHEMA_CATEGORY_NAMES
 from lca_core.data.schema import UNDEFINED_CATEGORY_ID
 
-DEFAULT_TEMPLATE = "# {filename}\n{content}"
 CATEGORY_NAMES = {**SCHEMA_CATEGORY_NAMES, UNDEFINED_CATEGORY_ID: ""}  # unlabelled lines show no label
 
 
@@ -80,9 +79,8 @@ def build_view(args: argparse.Namespace) -> View:
     context = composed["composed_context"]
     context_span = layout.span("context")
     cut = context_span.start if context_span is not None and context_span.ids else len(context)
-    template = getattr(composer, "path_comment_template", DEFAULT_TEMPLATE)
     post = getattr(composer, "post_context_prompt", "")
-    chunks = find_chunks(context, datapoint["repo_snapshot"]["filename"], template, post)
+    chunks = context_chunks(context, getattr(composed, "chunks", ()), post)
     count_tokens(chunks, context, cut, tokenizer)
     completion_span = layout.span("completion")
     n_lines = composed["composed_completion"].count("\n") + 1
@@ -99,18 +97,14 @@ def build_view(args: argparse.Namespace) -> View:
     )
 
 
-def find_chunks(context: str, filenames: list[str], template: str, post: str) -> list[Chunk]:
-    """Split the composed context at the path-comment headers of snapshot files, in context order."""
-    head = template.split("{content}")[0]
-    prefix, _, suffix = head.partition("{filename}")
-    known = set(filenames)
-    starts: list[tuple[int, str]] = []
-    if "{filename}" in head and prefix:
-        pattern = re.compile("^" + re.escape(prefix) + "(.+?)" + re.escape(suffix), re.MULTILINE)
-        starts = [(m.start(), m.group(1)) for m in pattern.finditer(context) if m.group(1) in known]
+def context_chunks(context: str, pieces: Sequence[Any], post: str) -> list[Chunk]:
+    """The context's chunks in order, where the composer put them (`Composed.chunks`). A chunk runs to
+    the next one's start, so a separator counts for the chunk before it; the post-context prompt is a
+    row of its own; a composer that reports no chunks shows its context as one."""
     body_end = len(context) - len(post) if post and context.endswith(post) else len(context)
+    starts = [(piece.start, piece.name) for piece in pieces if piece.start < body_end]
     if not starts or starts[0][0] > 0:
-        starts.insert(0, (0, "(text before the first file header)" if starts else "(context)"))
+        starts.insert(0, (0, "(text before the first chunk)" if starts else "(context)"))
     chunks = []
     for position, (start, name) in enumerate(starts):
         end = starts[position + 1][0] if position + 1 < len(starts) else body_end
