@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from lca_core.training.checkpoint import SHARDED_DIR, CheckpointManager
+from lca_core.training.checkpoint import CONFIG_FILE, SHARDED_DIR, CheckpointManager
 from lca_core.training.distributed import full_model_state, is_sharded, load_full_optimizer, load_sharded, save_sharded
 from lca_core.training.state import TrainerState, capture_rng, restore_rng
 
@@ -57,9 +57,25 @@ def save_checkpoint(trainer: Any, metrics: dict[str, Any]) -> Path:
     path = checkpoints.final_dir(iteration)
     if dist.is_main:  # only rank 0 writes files (the states are equal, or gathered above)
         path = checkpoints.save(iteration, model=trainer.model, tokenizer=trainer.tokenizer, optim_state=optim_state,
-                                state=state, metrics=metrics, model_state=model_state, write_shards=write_shards)
+                                state=state, metrics=metrics, model_state=model_state, write_shards=write_shards,
+                                records=records(trainer))
     dist.barrier()
     return path
+
+
+def records(trainer: Any) -> dict[str, str]:
+    """What a checkpoint keeps for resume to compare with (training/changes.py): the resolved configuration
+    and the training data's fingerprint, where known."""
+    from lca_core.config.schema import RunConfig
+    from lca_core.config.snapshot import resolved_toml
+    from lca_core.training.changes import FINGERPRINT_FILE
+
+    out = {}
+    if isinstance(trainer.config, RunConfig):
+        out[CONFIG_FILE] = resolved_toml(trainer.config)
+    if getattr(trainer, "data_fingerprint", None):
+        out[FINGERPRINT_FILE] = trainer.data_fingerprint
+    return out
 
 
 def restore(trainer: Any, resume: Resume) -> None:
