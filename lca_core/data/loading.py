@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lca_core.errors import ConfigError, ConfigProblem, RunError, suggestion
+from lca_core.api.errors import ConfigError, ConfigProblem, RunError, suggestion
 
 LCA_BENCHMARK = "JetBrains-Research/lca-project-level-code-completion"
 LCA_BENCHMARK_CONFIGS = ("small_context", "medium_context", "large_context", "huge_context")

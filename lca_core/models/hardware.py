@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from lca_core.errors import ConfigError, ConfigProblem
+from lca_core.api.errors import ConfigError, ConfigProblem
 
 @attrs.frozen
 class Hardware:

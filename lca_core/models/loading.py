@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lca_core.errors import ConfigError, ConfigProblem, RunError
+from lca_core.api.errors import ConfigError, ConfigProblem, RunError
 from lca_core.models.compile import compile_decoder_layers
 from lca_core.models.hardware import Hardware, choose_hardware
 

@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from lca_core.errors import RunError
+from lca_core.api.errors import RunError
 from lca_core.training.checkpoint import CheckpointManager
 from lca_core.training.faults import NonFiniteLoss, datapoint_ids
 from tests.factories import make_datapoint

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from lca_core.errors import RunError
+from lca_core.api.errors import RunError
 
 #: rows per parquet row group (snapshots make rows large: keep groups small, as the sample does)
 ROW_GROUP = 8
