@@ -40,6 +40,26 @@ class StopNow(KeyboardInterrupt):
         self.signum = signum
 
 
+class StoppedDuringStartup(KeyboardInterrupt):
+    """SIGTERM before training began: nothing to save; the CLI prints it and exits 143."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"{signal.Signals(signum).name} during start-up: stopped before the first step, nothing "
+                         "was saved or changed; run the same command again to start")
+        self.signum = signum
+
+
+def stop_during_startup() -> None:
+    """Until training installs its own handlers (`StopSignals`), SIGTERM stops with a message (Ctrl-C already
+    does: Python raises KeyboardInterrupt)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _startup_signal)
+
+
+def _startup_signal(signum: int, frame: Any) -> None:
+    raise StoppedDuringStartup(signum)
+
+
 class NonFiniteLoss(RunError):
     """A step's loss was NaN or infinite under ``[trainer] on_nonfinite = "stop"``."""
 
@@ -79,12 +99,12 @@ class StopSignals:
         print(f"lca-run: {signal.Signals(signum).name} received: stopping after this step, with a checkpoint "
               "(send it again to stop at once)", file=sys.stderr, flush=True)
 
-    def stopped(self, iteration: int, max_iters: int, checkpoint: Path, run_file: Any) -> RunStopped:
+    def stopped(self, iteration: int, max_iters: int, checkpoint: Path, command: str | None) -> RunStopped:
+        """``command``: what continues the run, with the overrides it was started with (cli/train.py)."""
         name = signal.Signals(self.signum).name
-        again = f"lca-run {run_file}" if run_file else "lca-run RUN.toml"
         return RunStopped(f"{name}: stopped after iteration {iteration} of {max_iters}, checkpoint {checkpoint} "
-                          f"saved; to continue, run `{again}` again (checkpointing.init_from = \"resume\")",
-                          self.signum)
+                          f"saved; to continue, run `{command or 'lca-run RUN.toml'}` again "
+                          "(checkpointing.init_from = \"resume\")", self.signum)
 
 
 def datapoint_ids(data: Any, indices: list[int]) -> list[str]:

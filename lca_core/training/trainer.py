@@ -89,6 +89,8 @@ class Trainer:
         self.step_start: tuple[int, dict[str, Any]] | None = None
         self.updating = False  # inside optimizer.step: the weights are half-updated, never save them
         self.resumed_from: int | None = None
+        self.data_fingerprint: str | None = None  # kept in each checkpoint; resume compares it (changes.py)
+        self.restart_command: str | None = None  # the command that continues this run, for the stop message
         if resume is not None:
             restore(self, resume)
 
@@ -136,7 +138,7 @@ class Trainer:
                     saved = self.save(train_metrics)
                 if stop.requested and not last:  # SIGTERM / SIGINT: a checkpoint at this step boundary, then stop
                     saved = saved or self.save(train_metrics)
-                    raise stop.stopped(iteration, max_iters, saved, getattr(self.config, "source", None))
+                    raise stop.stopped(iteration, max_iters, saved, self.restart_command)
             bar.close()
             status = "completed"
         except (KeyboardInterrupt, RunStopped):

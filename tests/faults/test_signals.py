@@ -57,7 +57,9 @@ def test_stop_signal_saves_at_the_step_boundary_and_says_how_to_resume(project, 
 
     stopped_at = iterations(train_csv)[-1]
     assert f"stopped after iteration {stopped_at} of 500" in text
-    assert "run `lca-run run.toml` again" in text and "Traceback" not in text
+    # the hint keeps the overrides the run was started with
+    assert "run `lca-run run.toml trainer.max_iters=500 checkpointing.freq=0` again" in text
+    assert "Traceback" not in text
     assert [p.name for p in CheckpointManager(project / "run" / "checkpoints").complete()] == [f"{stopped_at:04d}"]
     if signum == signal.SIGINT:
         return
