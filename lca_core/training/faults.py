@@ -64,6 +64,46 @@ class NonFiniteLoss(RunError):
     """A step's loss was NaN or infinite under ``[trainer] on_nonfinite = "stop"``."""
 
 
+class NonFiniteModel(RunError):
+    """The model's weights or buffers, or the optimizer's settings, are NaN or infinite: no step or checkpoint
+    may use them; skipping steps cannot help, so this stops the run under either ``on_nonfinite`` policy."""
+
+
+def nonfinite_tensors(model: Any) -> list[str]:
+    """Names of the model's parameters and buffers holding a NaN or an infinity (each rank checks its shards)."""
+    import torch
+
+    bad = []
+    for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        local = tensor.to_local() if hasattr(tensor, "to_local") else tensor  # an FSDP shard
+        if local.numel() and local.is_floating_point():
+            low, high = torch.aminmax(local.detach())  # no full-size temporary; NaN and ±inf show here
+            if not (bool(torch.isfinite(low)) and bool(torch.isfinite(high))):
+                bad.append(name)
+    return bad
+
+
+def nonfinite_model_message(names: list[str], when: str) -> str:
+    shown = ", ".join(names[:SHOWN_IDS]) + (f" and {len(names) - SHOWN_IDS} more" if len(names) > SHOWN_IDS else "")
+    return (f"the model holds NaN or infinite values {when}: {shown}. This comes from the settings, not the data: "
+            "check trainer.learning_rate, trainer.weight_decay, the scheduler and [model.config] (e.g. rope_theta)")
+
+
+def check_optimizer_settings(optimizer: Any, iteration: int) -> None:
+    """Refuse a step whose learning rate, weight decay or betas are not finite (a scheduler plugin's output,
+    say): AdamW would write NaN into every weight."""
+    import math
+
+    for group in optimizer.param_groups:
+        for key in ("lr", "weight_decay", "betas", "eps"):
+            values = group.get(key, ())
+            for value in values if isinstance(values, tuple) else (values,):
+                if not math.isfinite(float(value)) or float(value) < 0:
+                    raise NonFiniteModel(f"the optimizer's {key} is {value} at iteration {iteration}; it would make "
+                                         "every weight NaN, so the step was not taken. Check trainer.learning_rate, "
+                                         "trainer.weight_decay, trainer.beta_1/beta_2 and the scheduler")
+
+
 class CheckpointWriteError(RunError):
     """A checkpoint could not be written (full disk, quota, permissions); the previous ones are intact."""
 
@@ -117,9 +157,10 @@ def datapoint_ids(data: Any, indices: list[int]) -> list[str]:
     return [f"row {i}" for i in indices]
 
 
-def nonfinite_message(value: float, iteration: int, ids: list[str]) -> str:
+def nonfinite_message(what: str, iteration: int, ids: list[str]) -> str:
+    """``what``: e.g. ``loss (nan)`` or ``gradient norm (inf)``."""
     shown = ", ".join(dict.fromkeys(ids[:SHOWN_IDS])) + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
-    return (f"non-finite loss ({value}) at iteration {iteration}; its batch held the datapoints {shown}. "
+    return (f"non-finite {what} at iteration {iteration}; its batch held the datapoints {shown}. "
             "Check these datapoints and the learning rate, or set [trainer] on_nonfinite = \"skip\" to drop "
             "such steps")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lca_core.training.faults import CheckpointWriteError, NonFiniteLoss, blame
+from lca_core.training.faults import CheckpointWriteError, NonFiniteLoss, NonFiniteModel, blame
 from lca_core.training.state import restore_rng
 
 
@@ -37,7 +37,7 @@ def after_failure(trainer: Any, exc: BaseException) -> BaseException:
     where = (f"saved checkpoint {saved} (the state after iteration {state.iteration})" if saved
              else f"last complete checkpoint: {latest}" if latest else "no checkpoint was saved")
     if isinstance(exc, LcaError):
-        return type(exc)(f"{exc}; {where}") if type(exc) in (RunError, NonFiniteLoss) else exc
+        return type(exc)(f"{exc}; {where}") if type(exc) in (RunError, NonFiniteLoss, NonFiniteModel) else exc
     culprit = blame(exc)
     if culprit is None:
         import warnings

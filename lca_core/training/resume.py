@@ -16,6 +16,7 @@ import attrs
 
 from lca_core.training.checkpoint import CONFIG_FILE, SHARDED_DIR, CheckpointManager
 from lca_core.training.distributed import full_model_state, is_sharded, load_full_optimizer, load_sharded, save_sharded
+from lca_core.training.faults import NonFiniteModel, nonfinite_model_message, nonfinite_tensors
 from lca_core.training.state import TrainerState, capture_rng, restore_rng
 
 
@@ -41,6 +42,11 @@ def save_checkpoint(trainer: Any, metrics: dict[str, Any]) -> Path:
     """Write checkpoint ``NNNN`` (NNNN = ``trainer.state.iteration``) from every rank's part; returns its path."""
     state = {"trainer": trainer.state.to_dict(), "rng": capture_rng()}
     checkpoints, dist, iteration = trainer.checkpoints, trainer.dist, trainer.state.iteration
+    # a checkpoint is something to go back to: never one with NaN weights (one pass over them, per save)
+    broken = nonfinite_tensors(trainer.model)
+    if dist.all_reduce_sum([float(len(broken))])[0] > 0:
+        raise NonFiniteModel(nonfinite_model_message(broken or ["(on another rank)"], f"after iteration {iteration}")
+                             + f"; checkpoint {iteration:04d} was not written")
     if is_sharded(trainer.engine):  # FSDP: every rank writes its shards; rank 0 the consolidated model/
         model_state = full_model_state(trainer.engine)
         optim_state = {"scaler": trainer.scaler.state_dict()}
