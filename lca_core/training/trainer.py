@@ -105,6 +105,7 @@ class Trainer:
         self.restart_command: str | None = None  # the command that continues this run, for the stop message
         if resume is not None:
             restore(self, resume)
+        self.logged_iteration = self.state.iteration  # the last step whose train row is logged (recovery.py)
 
         self.train_metrics = MetricAccumulator()
         vocab = model.get_output_embeddings().weight.shape[0]
@@ -140,6 +141,7 @@ class Trainer:
                 train_metrics = self.train_step()
                 iteration = self.state.iteration
                 self.logger.log("train", iteration, train_metrics)
+                self.logged_iteration = iteration
                 self._notify("lca_after_optimizer_step", iteration=iteration, metrics=train_metrics,
                              learning_rate=train_metrics["learning_rate"])
                 bar.update(1)
