@@ -208,8 +208,14 @@ class CheckpointManager:
             try:
                 return torch.load(file, map_location="cpu", weights_only=True)
             except Exception as exc:
-                raise RunError(f"cannot read {file}: {type(exc).__name__}: {exc}; the checkpoint is damaged or "
-                               "not from lca-run — start from another one (checkpointing.init_from)") from None
+                import pickle
+
+                # torch's refusal runs to a dozen lines of advice to load unsafely: one line, and no such advice
+                why = ("it holds Python objects that safe loading (weights_only) refuses — no code from it ran"
+                       if isinstance(exc, pickle.UnpicklingError) else
+                       f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}")
+                raise RunError(f"cannot read {file}: {why}; the checkpoint is damaged or not from lca-run — start "
+                               "from another one (checkpointing.init_from)") from None
 
         return load(STATE_FILE), load(OPTIM_FILE)
 

@@ -22,7 +22,7 @@ from lca_core.api.components import Runtime, param
 from lca_core.api.errors import ParamError, RunError
 from lca_core.api.loggers import LoggerBase, Split
 from lca_plugins.loggers.files import LogWriteError, MessageLog, MetricTable
-from lca_plugins.loggers.redact import redact, secret_values
+from lca_core.redact import redact, secret_values
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _STDERR_LEVELS = {"WARNING", "ERROR", "CRITICAL"}
