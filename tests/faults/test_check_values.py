@@ -61,3 +61,22 @@ def test_a_run_name_never_writes_outside_the_runs_folder(tmp_path, project):
     code, text = lca_run(project, "run.toml", 'run.name="../escaped"', 'run.dir=""', "--no-progress")
     assert code == 2 and "run.name" in text, text
     assert not (project / "escaped").exists() and not (project.parent / "escaped").exists()
+
+
+def test_check_finds_a_datapoint_too_short_to_fill_a_sequence_without_padding(project):
+    import json
+
+    from tests.factories import make_datapoint
+
+    tiny = make_datapoint(repo="owner__tiny", filename="t.py", content="x = 1\ny = 2\n", snapshot={"u.py": "z = 3\n"},
+                          lines={"inproject": [], "infile": [], "common": [1], "commited": [], "non_informative": [],
+                                 "random": []})
+    with open(project / "data.jsonl", "a") as handle:
+        handle.write(json.dumps(tiny) + "\n")
+    code, text = lca_run(project, "check", "run.toml", "split.valid_size=0", "preprocessor.max_seq_len=160")
+    assert code == 2, text
+    assert "preprocessor.padding: 1 training datapoints give fewer than max_seq_len + 1 = 161 tokens" in text
+    assert "(owner__tiny:t.py)" in text and "Traceback" not in text
+    code, text = lca_run(project, "check", "run.toml", "split.valid_size=0", "preprocessor.max_seq_len=160",
+                         "preprocessor.padding=true")
+    assert code == 0, text
