@@ -53,7 +53,7 @@ def _check_what_a_kill_leaves(run_dir, previous_latest):
     manager = CheckpointManager(run_dir / "checkpoints")
     done = manager.complete()
     for path in done:  # each checkpoint that counts is whole and loads
-        assert {p.name for p in path.iterdir()} == {"metrics.json", "model", "optim.pt", "state.pt"}
+        assert {p.name for p in path.iterdir()} == {"metrics.json", "model", "optim.pt", "state.pt", "manifest.json"}
         state, optim = CheckpointManager.load_state(path)
         assert state["trainer"]["iteration"] == int(path.name) and "optimizer" in optim
     partial = [p.name for p in (run_dir / "checkpoints").glob(".*.tmp")]
