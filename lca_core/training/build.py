@@ -55,7 +55,7 @@ def build_data(config: Any, tokenizer: Any, *, rank: int = 0, world_size: int = 
     return train, valid, runtime
 
 
-def build_trainer(config: Any, *, progress: bool = True, allow_changes: bool = False) -> Any:
+def build_trainer(config: Any, *, progress: bool = True, allow_changes: bool = False, resolved: str = "") -> Any:
     """Everything the run file describes, wired together and resumed where init_from says.
 
     Resuming a checkpoint of this run under a changed configuration or changed training data is refused
@@ -72,7 +72,9 @@ def build_trainer(config: Any, *, progress: bool = True, allow_changes: bool = F
     checkpoints.clean_partial()
     start = checkpoints.resolve_init(config.checkpointing.init_from, config.resolve_path)
     own = start is not None and start.resolve().parent == checkpoints.root.resolve()  # this run's: a resume
-    changes = _check_changes(config, start, allow_changes) if own else []
+    # ``resolved``: the run as configs/resolved.toml records it (the CLI makes it; training does not
+    # import the config layer), compared with a checkpoint's record on resume and saved with each one
+    changes = check_resume(start, resolved, allow_changes=allow_changes) if own and resolved else []
     if start is None and config.checkpointing.init_from == "scratch" and checkpoints.complete():
         warnings.warn(f"init_from = \"scratch\" but {checkpoints.root} already holds checkpoints; "
                       "they will be overwritten as this run reaches their iterations", stacklevel=2)
@@ -100,10 +102,5 @@ def build_trainer(config: Any, *, progress: bool = True, allow_changes: bool = F
                       valid_data=valid, scheduler=scheduler, logger=logger, checkpoints=checkpoints, resume=resume,
                       plugin_manager=get_plugin_manager(), progress=progress, distributed=distributed)
     trainer.data_fingerprint = fingerprint
+    trainer.resolved_config = resolved
     return trainer
-
-
-def _check_changes(config: Any, start: Any, allow_changes: bool) -> list[str]:
-    from lca_core.config.snapshot import resolved_toml
-
-    return check_resume(start, resolved_toml(config), allow_changes=allow_changes)

@@ -31,6 +31,7 @@ SAFE_CHANGES = (
     "trainer.num_workers",
     "trainer.prefetch_factor",
     "trainer.cpu_threads",
+    "trainer.strategy",  # how replicas share the work; a checkpoint resumes under any strategy and world size
     "trainer.on_nonfinite",
     "checkpointing.freq",
     "checkpointing.top_k",
