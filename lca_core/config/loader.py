@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lca_core.api.components import build_params, resolved_params
-from lca_core.config.converter import structure, unstructure
+from lca_core.api.converter import structure, unstructure
 from lca_core.config.schema import (
     COMPONENT_TABLES,
     FIXED_TABLES,
@@ -158,7 +158,7 @@ def _component(kind: str, table: Any, default_name: str, manager) -> tuple[Compo
     obj, problems = build_params(cls, table, kind)
     if problems:
         return None, problems
-    return ComponentConfig(kind=kind, name=name, params=resolved_params(obj)), []
+    return ComponentConfig(kind=kind, name=name, params=resolved_params(obj), instance=obj), []
 
 
 def config_to_dict(config: RunConfig) -> dict[str, Any]:

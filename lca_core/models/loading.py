@@ -255,9 +255,7 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
     elif getattr(model_section, "checkpoint_mlp", False):
         checkpoint_mlps(model)
     if hardware.compile:
-        # packed rows vary in length: one graph with a symbolic length instead of a recompile per length
-        trainer = getattr(config, "trainer", None)
-        compile_decoder_layers(model, dynamic=None if getattr(trainer, "packing", False) else False)
+        compile_decoder_layers(model)
     return model
 
 

@@ -7,7 +7,7 @@ import warnings
 from typing import Any
 
 from lca_core.api.components import Runtime
-from lca_core.config.schema import ComponentConfig
+from lca_core.api.loggers import LoggerBase
 from lca_core.training.changes import check_data, check_resume, data_fingerprint
 from lca_core.training.checkpoint import CheckpointManager
 
@@ -94,7 +94,7 @@ def build_trainer(config: Any, *, progress: bool = True, allow_changes: bool = F
     model = load_model(config, hardware, tokenizer=tokenizer, from_dir=model_dir, match_config=True)
     scheduler = config.scheduler.build(runtime)
     # only rank 0 writes logs, W&B and checkpoints
-    logger = config.logger.build(runtime) if distributed.is_main else ComponentConfig(kind="logger", name="dummy").build(runtime)
+    logger = config.logger.build(runtime) if distributed.is_main else LoggerBase()  # the base records nothing
     resume = load_resume(start) if start is not None else None
     trainer = Trainer(config=config, model=model, tokenizer=tokenizer, hardware=hardware, train_data=train,
                       valid_data=valid, scheduler=scheduler, logger=logger, checkpoints=checkpoints, resume=resume,

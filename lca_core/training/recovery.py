@@ -16,7 +16,7 @@ from lca_core.training.state import restore_rng
 
 def after_failure(trainer: Any, exc: BaseException) -> BaseException:
     """The error to raise for ``exc``, after saving a checkpoint when the trainer's state allows it."""
-    from lca_core.errors import LcaError, RunError
+    from lca_core.api.errors import LcaError, RunError
 
     state, checkpoints = trainer.state, trainer.checkpoints
     saved = None

@@ -99,7 +99,7 @@ def restore(trainer: Any, resume: Resume) -> None:
             if resume.optim.get("scaler"):
                 trainer.scaler.load_state_dict(resume.optim["scaler"])
         except (ValueError, KeyError, RuntimeError) as exc:
-            from lca_core.errors import RunError
+            from lca_core.api.errors import RunError
 
             raise RunError(f"the optimizer state of checkpoint {resume.path} does not fit this model "
                            f"({exc}); start from a checkpoint of this model, or set "

@@ -243,7 +243,6 @@ class Trainer:
         self.step_start = None
         self.state.iteration += 1
         self.state.tokens_seen += tokens
-        self.state.loss_tokens_seen += loss_tokens
         metrics = self.train_metrics.compute(self._reduce)  # the one host sync of the step
         elapsed = time.perf_counter() - started
         metrics.update(self._step_statistics(lr, grad_norm, tokens, elapsed))

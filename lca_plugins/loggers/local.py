@@ -20,9 +20,9 @@ import attrs
 
 from lca_core.api.components import Runtime, param
 from lca_core.api.errors import ParamError, RunError
-from lca_core.api.loggers import LoggerBase, Split
-from lca_plugins.loggers.files import LogWriteError, MessageLog, MetricTable
+from lca_core.api.loggers import LoggerBase, MetricRows, Split
 from lca_core.redact import redact, secret_values
+from lca_plugins.loggers.files import LogWriteError, MessageLog, MetricTable, read_metrics
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _STDERR_LEVELS = {"WARNING", "ERROR", "CRITICAL"}
@@ -78,6 +78,9 @@ class LocalLogger(LoggerBase):
         """``{"train": ..., "valid": ...}``: where this logger writes each split's metrics."""
         base = self.log_dir(run_dir)
         return {"train": base / self.train_csv, "valid": base / self.valid_csv}
+
+    def read_metrics(self, run_dir: Path) -> dict[str, MetricRows]:
+        return {split: read_metrics(path) for split, path in self.csv_paths(run_dir).items()}
 
     # --- the LoggerBase contract -----------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import random
 import signal
 import time
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -77,6 +78,7 @@ def _assert_equal_to_reference(reference, run_dir):
     assert want.keys() == have.keys() and all(torch.equal(want[k], have[k]) for k in want)
 
 
+@pytest.mark.slow
 def test_random_sigkills_then_resume_equal_an_uninterrupted_run(tmp_path, tokenizer_dir):
     reference = tmp_path / "reference"
     started = time.monotonic()

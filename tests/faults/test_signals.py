@@ -44,6 +44,7 @@ def wait_for(condition, timeout=90.0):
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_stop_signal_saves_at_the_step_boundary_and_says_how_to_resume(project, signum):
     slow_project(project)
@@ -72,6 +73,7 @@ def test_stop_signal_saves_at_the_step_boundary_and_says_how_to_resume(project, 
     assert iterations(train_csv) == list(range(1, stopped_at + 3))
 
 
+@pytest.mark.slow
 def test_a_second_signal_stops_at_once(project, monkeypatch):
     slow_project(project)
     monkeypatch.setenv("FAULTS_HANG_AT", "3")  # the step hangs after iteration 3, before its boundary

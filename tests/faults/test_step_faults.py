@@ -75,6 +75,7 @@ def test_skip_drops_the_update_and_counts_it(tmp_path, tokenizer):
     assert all(math.isfinite(m["cross_entropy"]) for it, m in train.items() if it not in bad_steps)
 
 
+@pytest.mark.slow
 def test_datapoint_ids_are_repository_and_completion_file(tmp_path):
     import datasets
 

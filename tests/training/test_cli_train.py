@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.factories import write_tiny_project
 
 def lca_run(*args, cwd):
@@ -16,6 +18,7 @@ def lca_run(*args, cwd):
     return subprocess.run([str(script), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_lca_run_trains_writes_the_run_directory_and_resumes(tmp_path, tokenizer, monkeypatch, capsys):
     write_tiny_project(tmp_path, tokenizer)
     steps = ["trainer.max_iters=3", "trainer.valid_freq=2"]
