@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             os.environ[HELD_ENV], os.environ[RESTART_ENV] = str(run_dir.resolve()), restart
             extra = ["--allow-changes"] if args.allow_changes else []
             return launch(args.nproc, args.run_file, args.overrides + extra, progress=not args.no_progress)
-    from lca_core.config.snapshot import write_config_snapshot
+    from lca_core.config.snapshot import resolved_toml, write_config_snapshot
     from lca_core.training.build import build_trainer
     from lca_core.training.distributed import shutdown
 
@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
             if main:
                 for folder in ("checkpoints", "logs"):
                     (run_dir / folder).mkdir(parents=True, exist_ok=True)
-            trainer = build_trainer(config, progress=not args.no_progress, allow_changes=args.allow_changes)
+            trainer = build_trainer(config, progress=not args.no_progress, allow_changes=args.allow_changes,
+                                    record=resolved_toml(config))
             trainer.restart_command = restart
             if main:
                 # only now: a resume refused above leaves the record describing the checkpoints
