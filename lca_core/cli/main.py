@@ -37,6 +37,7 @@ def _overview() -> str:
         "                             e.g. trainer.learning_rate=3e-5 composer.name=file_level",
         "  --nproc N                  train on N processes of this machine (starts torchrun)",
         "  --no-progress              no progress bar (log lines only)",
+        "  --allow-changes            resume although the configuration or data changed (docs/reliability.md)",
         "",
         "verbs:",
     ]

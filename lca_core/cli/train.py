@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                 for folder in ("checkpoints", "logs"):
                     (run_dir / folder).mkdir(parents=True, exist_ok=True)
             trainer = build_trainer(config, progress=not args.no_progress, allow_changes=args.allow_changes,
-                                    resolved=resolved_toml(config))
+                                    record=resolved_toml(config))
             trainer.restart_command = restart
             if main:
                 # only now: a resume refused above leaves the record describing the checkpoints

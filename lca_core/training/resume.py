@@ -75,8 +75,8 @@ def records(trainer: Any) -> dict[str, str]:
     from lca_core.training.changes import FINGERPRINT_FILE
 
     out = {}
-    if getattr(trainer, "resolved_config", ""):  # set by build_trainer (benchmarks and tests build their own)
-        out[CONFIG_FILE] = trainer.resolved_config
+    if getattr(trainer, "config_record", None):
+        out[CONFIG_FILE] = trainer.config_record
     if getattr(trainer, "data_fingerprint", None):
         out[FINGERPRINT_FILE] = trainer.data_fingerprint
     return out

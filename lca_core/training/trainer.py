@@ -101,7 +101,9 @@ class Trainer:
         self.step_start: tuple[int, dict[str, Any]] | None = None
         self.updating = False  # inside optimizer.step: the weights are half-updated, never save them
         self.resumed_from: int | None = None
-        self.data_fingerprint: str | None = None  # kept in each checkpoint; resume compares it (changes.py)
+        # kept in each checkpoint, for a resume to compare with (changes.py); set by build.py
+        self.data_fingerprint: str | None = None
+        self.config_record: str | None = None  # the resolved configuration as TOML
         self.restart_command: str | None = None  # the command that continues this run, for the stop message
         if resume is not None:
             restore(self, resume)
