@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lca_core.errors import ConfigError, ConfigProblem
+from lca_core.api.errors import ConfigError, ConfigProblem
 
 if sys.version_info >= (3, 11):
     import tomllib
