@@ -24,9 +24,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 #: dotted keys (or ``table.*``) that may change between a run and its resume: how long, how often to
-#: validate, save and log, and how fast — none of them changes what a step computes
+#: validate, save and log, and how fast (ddp or fsdp) — none of them changes what a step computes
 SAFE_CHANGES = (
     "trainer.max_iters",
+    "trainer.strategy",
     "trainer.valid_freq",
     "trainer.num_workers",
     "trainer.prefetch_factor",

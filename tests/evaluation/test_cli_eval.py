@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lca_core.training.checkpoint import _write_manifest
 from tests.factories import TINY_MODEL_TOML, make_datapoint
 
 RUN_FILE = """
@@ -52,6 +53,7 @@ def make_run(tmp_path, tokenizer):
         LlamaForCausalLM(config).save_pretrained(folder / "model")
         (folder / "metrics.json").write_text(json.dumps({"iteration_number": int(name),
                                                          "valid_metrics": {"cross_entropy": ce}}))
+        _write_manifest(folder)  # the last file the trainer writes: without it a checkpoint is incomplete
 
 
 @pytest.mark.slow
