@@ -7,10 +7,10 @@ from typing import Any
 
 import attrs
 
+from lca_core.config.data import DataSection, SplitSection
+from lca_core.config.model import ModelSection
 from lca_core.config.sections import PluginsSection, RunSection
-from lca_core.data.config import DataSection, SplitSection
-from lca_core.models.config import ModelSection
-from lca_core.training.config import CheckpointingSection, TrainerSection
+from lca_core.config.training import CheckpointingSection, TrainerSection
 
 
 @attrs.define(kw_only=True)

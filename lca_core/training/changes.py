@@ -32,7 +32,6 @@ SAFE_CHANGES = (
     "trainer.num_workers",
     "trainer.prefetch_factor",
     "trainer.cpu_threads",
-    "trainer.strategy",  # how replicas share the work; a checkpoint resumes under any strategy and world size
     "trainer.on_nonfinite",
     "trainer.strategy",
     "trainer.loss_impl",
