@@ -35,6 +35,16 @@ def first_line(text: str) -> str:
     return text.lstrip("\n").split("\n", 1)[0]
 
 
+def _common_length(a: list[int], b: list[int]) -> int:
+    """How many leading items ``a`` and ``b`` share."""
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def file_prefix(completion: str, line_index: int) -> str:
     """The completion file up to (not including) line ``line_index``, ending with its newline."""
     lines = completion.split("\n")
@@ -112,13 +122,20 @@ class LineCompleter:
                 for prefix in prefixes:
                     predictions += self._generate([ctx + prefix], None)
                 return predictions
-            # The last context token starts every row, so no row of a batch is empty.
-            cached, lead = ctx[:-1], ctx[-1:]
+            # The lines of a file share the file's prefix as well as the context: the KV of the longest
+            # prompt serves every other prompt up to where their token ids agree (they differ only near a
+            # prompt's end, where the tokenizer merges across the cut), so each row prefills a few tokens
+            # of its own and attends the shared cache up to its own length. At least one token per row.
+            prompts = [ctx + p for p in prefixes]
+            spine = max(prompts, key=len, default=ctx)
+            shared = [max(min(_common_length(prompt, spine), len(prompt) - 1), 0) for prompt in prompts]
+            cached = spine[:max(shared, default=0)]
             kv = self._prefill(cached) if cached else None
             step = self.batch_size if kv is not None else 1  # no cache: rows of pads only would attend nothing
-            for start in range(0, len(prefixes), step):
-                rows = [lead + p for p in prefixes[start:start + step]]
-                predictions += self._generate(rows, kv)
+            for start in range(0, len(prompts), step):
+                lengths = shared[start:start + step]
+                rows = [prompt[n:] for prompt, n in zip(prompts[start:start + step], lengths)]
+                predictions += self._generate(rows, kv, lengths)
         return predictions
 
     def _prefill(self, ids: list[int]) -> list[tuple[Any, Any]]:
@@ -135,8 +152,10 @@ class LineCompleter:
         )
         return [(layer.keys, layer.values) for layer in cache.layers]
 
-    def _generate(self, rows: list[list[int]], kv: list[tuple[Any, Any]] | None) -> list[str]:
-        """Greedy decoding of a batch of rows on top of ``kv`` (the shared context's cache, or None)."""
+    def _generate(self, rows: list[list[int]], kv: list[tuple[Any, Any]] | None,
+                  lengths: list[int] | None = None) -> list[str]:
+        """Greedy decoding of a batch of rows on top of ``kv`` (the shared cache, or None), of which row b
+        sees the first ``lengths[b]`` positions (default: all)."""
         import torch
         from transformers import DynamicCache
 
@@ -153,8 +172,10 @@ class LineCompleter:
             input_ids[b, width - len(row):] = torch.tensor(row)
             present[b, width - len(row):] = True
         input_ids, present = input_ids.to(self._device), present.to(self._device)
-        attention = torch.cat([torch.ones((batch, past), dtype=torch.long, device=self._device), present.long()], 1)
-        positions = past + (present.long().cumsum(1) - 1).clamp(min=0)
+        seen = torch.tensor(lengths if lengths is not None else [past] * batch, device=self._device)[:, None]
+        shared = (torch.arange(past, device=self._device)[None, :] < seen).long()
+        attention = torch.cat([shared, present.long()], 1)
+        positions = seen + (present.long().cumsum(1) - 1).clamp(min=0)
         # Every layer's K/V goes into a buffer sized for the whole run, written in place: a plain
         # DynamicCache would copy the (batch × context) cache at every decode step to append one token.
         capacity = past + width + self.max_new_tokens

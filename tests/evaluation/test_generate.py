@@ -89,3 +89,25 @@ def test_a_newline_ends_a_line_only_after_min_new_tokens(tokenizer):
     completer = LineCompleter(model=model, tokenizer=tokenizer, max_seq_len=256, max_new_tokens=7, prefix_reuse=False)
     predicted, calls = _forward_calls(model, completer, [3])
     assert (predicted, calls) == (["x" * 7], 7)  # no newline: stopped by max_new_tokens
+
+
+def test_lines_share_the_file_prefix_and_prefill_only_their_last_tokens(tiny_model, tokenizer):
+    """The longest prompt's cache serves every line up to where its tokens agree with that prompt."""
+    completer = LineCompleter(model=tiny_model, tokenizer=tokenizer, max_seq_len=512, max_new_tokens=4, batch_size=8)
+    widths = []
+    forward = tiny_model.forward
+
+    def counting(*args, **kwargs):
+        widths.append(kwargs["input_ids"].shape)
+        return forward(*args, **kwargs)
+
+    tiny_model.forward = counting
+    try:
+        ctx, prefixes = completer.encode(CONTEXT, COMPLETION, LINES)
+        completer.complete_ids(ctx, prefixes)
+    finally:
+        del tiny_model.forward
+    longest = len(ctx) + max(len(p) for p in prefixes)
+    prefill, rows = widths[0], widths[1]
+    assert prefill[0] == 1 and longest - 4 <= prefill[1] < longest  # context + file prefix, once
+    assert rows[0] == len(LINES) and rows[1] <= 4  # each line adds only the tokens its own cut changed
