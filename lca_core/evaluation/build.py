@@ -68,9 +68,9 @@ def composer_params(config: Any, name: str) -> dict[str, Any]:
 
 
 def build_composer(config: Any, name: str, tokenizer: Any) -> Any:
-    from lca_core.components import make_runtime
+    from lca_core.api.components import make_runtime
     from lca_core.config.schema import ComponentConfig
-    from lca_core.plugins import get_plugin_manager
+    from lca_core.api.plugins import get_plugin_manager
 
     component = ComponentConfig(kind="composer", name=name, params=composer_params(config, name))
     return component.build(make_runtime(config, tokenizer), manager=get_plugin_manager())
@@ -243,7 +243,7 @@ def run_evaluation(config: Any, plan: Plan, *, progress: bool = True,
 
 
 def _resolved_params(loaded: Any, config: Any, name: str) -> dict[str, Any]:
-    from lca_core.components import resolved_params
+    from lca_core.api.components import resolved_params
 
     try:
         return resolved_params(build_composer(config, name, loaded[1] if loaded is not None else None))

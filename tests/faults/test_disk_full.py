@@ -48,6 +48,7 @@ def _namespaces_work() -> bool:
     return probe.returncode == 0
 
 
+@pytest.mark.slow
 def test_a_full_tmpfs_fails_the_save_cleanly_and_the_run_resumes(project):
     if not _namespaces_work():
         pytest.skip("unshare cannot mount a private tmpfs here; test_enospc_in_a_save covers the logic")
@@ -85,6 +86,7 @@ def _hf_env():
     return {k: v for k, v in os.environ.items() if k.startswith(("HF_", "WANDB_", "TOKENIZERS_"))}
 
 
+@pytest.mark.slow
 def test_enospc_in_a_save(tmp_path, tokenizer, monkeypatch):
     from tests.training.test_trainer import make_trainer
 
@@ -111,9 +113,9 @@ def test_enospc_in_a_save(tmp_path, tokenizer, monkeypatch):
     assert state["trainer"]["iteration"] == 2
 
     monkeypatch.setattr(torch, "save", real_save)  # space freed: the run resumes from 0002
-    from lca_core.training.trainer import load_resume
+    from lca_core.training.resume import load_resume, restore
 
     again = run(6)
-    again._restore(load_resume(manager.latest()))
+    restore(again, load_resume(manager.latest()))
     assert again.train().iteration == 6
     assert [p.name for p in manager.complete()] == ["0002", "0004", "0006"]

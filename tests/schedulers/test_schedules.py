@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from lca_core.components import Runtime
+from lca_core.api.components import Runtime
+from lca_core.api.errors import ConfigError
 from lca_core.config.loader import config_from_dict
-from lca_core.errors import ConfigError
 from lca_plugins.schedulers.schedules import Constant, CosineWarmup, Linear, WarmupStableDecay
 
 MAX_LR, MIN_LR, WARMUP, DECAY, ITERS = 3e-4, 1e-6, 10, 80, 100
@@ -23,7 +23,7 @@ def built(cls, **params):
 
 
 def seed_cosine(it):
-    """The seed's get_lr_from_cosine_scheduler_with_linear_warmup, as reference-semantics §6 states it."""
+    """The original's get_lr_from_cosine_scheduler_with_linear_warmup, as the original computed it."""
     if it < WARMUP:
         return MAX_LR * (it + 1) / WARMUP
     if it > DECAY:

@@ -16,9 +16,9 @@ from typing import Any
 import attrs
 import pluggy
 
-from lca_core import hookspecs
-from lca_core.errors import ConfigError, ConfigProblem, RunError
-from lca_core.registry import Entry, Origin, Registry
+from lca_core.api import hookspecs
+from lca_core.api.errors import ConfigError, ConfigProblem, RunError
+from lca_core.api.registry import Entry, Origin, Registry
 
 ENTRY_POINT_GROUP = "lca"
 
@@ -30,14 +30,6 @@ KINDS: dict[str, tuple[str, str]] = {
     "scheduler": ("lca_register_schedulers", "schedulers"),
     "logger": ("lca_register_loggers", "loggers"),
 }
-
-LIFECYCLE_HOOKS = (
-    "lca_run_start",
-    "lca_after_optimizer_step",
-    "lca_after_validation",
-    "lca_after_checkpoint",
-    "lca_run_end",
-)
 
 
 class PluginWarning(UserWarning):

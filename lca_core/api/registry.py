@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from lca_core.errors import ConfigError, ConfigProblem, RunError, suggestion
+from lca_core.api.errors import ConfigError, ConfigProblem, RunError, suggestion
 
 
 @attrs.frozen
@@ -85,9 +85,6 @@ class Registry:
         same[:] = [e for e in same if e.origin != origin]
         same.append(entry)
         return entry
-
-    def unregister(self, name: str) -> None:
-        self._entries.pop(name, None)
 
     def names(self) -> list[str]:
         return sorted(self._entries)
