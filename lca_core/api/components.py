@@ -36,6 +36,12 @@ class Runtime:
     config: Any = None
 
 
+def make_runtime(config: Any, tokenizer: Any = None, *, rank: int = 0, world_size: int = 1) -> Runtime:
+    """The runtime objects of a run file's components, the same for training, evaluation and ``lca-run compose``."""
+    return Runtime(seed=config.run.seed, run_dir=config.run_dir, tokenizer=tokenizer, config=config, rank=rank,
+                   world_size=world_size)
+
+
 class Component:
     """Base of every registrable component (composer, block, preprocessor, scheduler, logger).
 

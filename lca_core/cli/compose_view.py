@@ -57,7 +57,7 @@ class View:
 
 
 def build_view(args: argparse.Namespace) -> View:
-    from lca_core.api.components import Runtime
+    from lca_core.api.components import make_runtime
     from lca_core.data.loading import load_datapoints
     from lca_core.models.loading import load_tokenizer
 
@@ -67,7 +67,7 @@ def build_view(args: argparse.Namespace) -> View:
         raise RunError(f"--index {args.index} is out of range: {config.data.path} has {len(dataset)} datapoints "
                        f"(0 to {len(dataset) - 1})")
     tokenizer = load_tokenizer(config)
-    runtime = Runtime(seed=config.run.seed, tokenizer=tokenizer, config=config)
+    runtime = make_runtime(config, tokenizer)
     composer = config.composer.build(runtime)
     preprocessor = config.preprocessor.build(runtime)
     if not hasattr(preprocessor, "layouts"):

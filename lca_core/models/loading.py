@@ -57,6 +57,15 @@ def resolve_source(config: Any, value: str, *, key: str, gguf_file: str = "") ->
     return str(folder), gguf_file
 
 
+def local_source(source: str, gguf: str, *, trust_remote_code: bool = False) -> tuple[str, str]:
+    """(source, gguf) with a local GGUF file replaced by its cached plain conversion (lca_core/models/gguf_cache.py)."""
+    if not gguf or not Path(source, gguf).is_file():
+        return source, gguf  # no GGUF, or one on the hub: transformers reads it
+    from lca_core.models.gguf_cache import converted
+
+    return str(converted(source, gguf, trust_remote_code=trust_remote_code)), ""
+
+
 def _looks_like_hub_name(config: Any, value: str) -> bool:
     # A hub id is owner/name or name with no local file of that name beside the run file.
     if value.startswith((".", "/", "~")) or value.endswith(".gguf"):
@@ -110,7 +119,9 @@ def load_tokenizer(config: Any, *, from_dir: str | Path | None = None) -> Any:
     spec, key = (model.tokenizer, "model.tokenizer") if model.tokenizer else (model.name_or_path, "model.name_or_path")
     if spec == LOCAL_BPE or spec.startswith(LOCAL_BPE + ":"):
         return _local_bpe(config, spec)
-    source, gguf = resolve_source(config, spec, key=key, gguf_file=model.gguf_file if not model.tokenizer else "")
+    source, gguf = local_source(*resolve_source(config, spec, key=key,
+                                                gguf_file=model.gguf_file if not model.tokenizer else ""),
+                                trust_remote_code=model.trust_remote_code)
     kwargs: dict[str, Any] = {"trust_remote_code": model.trust_remote_code}
     if gguf:
         kwargs["gguf_file"] = gguf
@@ -239,8 +250,9 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
         except ValueError:
             model = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", **kwargs)
     else:
-        source, gguf = resolve_source(config, model_section.name_or_path, key="model.name_or_path",
-                                      gguf_file=model_section.gguf_file)
+        source, gguf = local_source(*resolve_source(config, model_section.name_or_path, key="model.name_or_path",
+                                                    gguf_file=model_section.gguf_file),
+                                    trust_remote_code=model_section.trust_remote_code)
         if gguf:
             kwargs["gguf_file"] = gguf
         if model_section.config:
@@ -296,7 +308,8 @@ def model_shape_config(config: Any, tokenizer: Any = None) -> Any:
     model = config.model
     if model.random_init:
         return _model_config(config, tokenizer)
-    source, gguf = resolve_source(config, model.name_or_path, key="model.name_or_path", gguf_file=model.gguf_file)
+    source, gguf = local_source(*resolve_source(config, model.name_or_path, key="model.name_or_path",
+                                                gguf_file=model.gguf_file), trust_remote_code=model.trust_remote_code)
     kwargs = {"gguf_file": gguf} if gguf else {}
     return AutoConfig.from_pretrained(source, trust_remote_code=model.trust_remote_code, **kwargs)
 

@@ -6,7 +6,7 @@ import random
 import warnings
 from typing import Any
 
-from lca_core.api.components import Runtime
+from lca_core.api.components import Runtime, make_runtime
 from lca_core.api.loggers import LoggerBase
 from lca_core.training.changes import check_data, check_resume, data_fingerprint
 from lca_core.training.checkpoint import CheckpointManager
@@ -43,8 +43,7 @@ def build_data(config: Any, tokenizer: Any, *, rank: int = 0, world_size: int = 
     from lca_core.composing.pipeline import make_transform
     from lca_core.data.prepare import prepare_datasets
 
-    runtime = Runtime(seed=config.run.seed, run_dir=config.run_dir, tokenizer=tokenizer, config=config, rank=rank,
-                      world_size=world_size)
+    runtime = make_runtime(config, tokenizer, rank=rank, world_size=world_size)
     composer = config.composer.build(runtime)
     preprocessor = config.preprocessor.build(runtime)
     train, valid = prepare_datasets(config)
