@@ -24,6 +24,7 @@ import attrs
 import pluggy
 
 from lca_core.api import hookspecs
+from lca_core.api.constructors import ComponentDefinitionError
 from lca_core.api.errors import ConfigError, ConfigProblem, RunError, did_you_mean
 from lca_core.api.registry import Entry, Origin, Registry, broken_reason
 
@@ -51,7 +52,7 @@ class PluginWarning(UserWarning):
     """A plugin failed to import or register, or registered a class that cannot be a component."""
 
 
-class PluginDefinitionError(TypeError):
+class PluginDefinitionError(ComponentDefinitionError):
     """A plugin module that pluggy accepts but that cannot work as written (e.g. a misspelt hook name)."""
 
 

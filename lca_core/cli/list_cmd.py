@@ -1,11 +1,18 @@
-"""``lca-run list [KIND] [--json]``: installed components with their distribution and status."""
+"""``lca-run list [KIND] [--json]``: installed components with their distribution and status.
+
+Components that third-party plugins register lazily (``"module:Class"``) are imported here, so a
+class of the wrong kind or with an unreadable constructor is listed as BROKEN before any run uses it;
+the built-ins stay unimported (the test suite checks them), so listing them costs nothing.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from lca_core.api.errors import RunError
 from lca_core.api.plugins import KINDS, get_plugin_manager
+from lca_core.api.registry import Entry, broken_reason
 
 _ALIASES = {plural: kind for kind, (_, plural) in KINDS.items()} | {kind: kind for kind in KINDS}
 
@@ -24,8 +31,9 @@ def rows(kind: str | None = None) -> list[dict]:
         registry = manager.registry(k)
         for entry in registry.entries():
             conflict = registry.conflicts(entry.name)
+            _verify(entry)
             if entry.broken is not None:
-                status = f"BROKEN: {type(entry.broken).__name__}: {entry.broken}"
+                status = f"BROKEN: {broken_reason(entry.broken)}"
             elif conflict:
                 status = "CONFLICT: " + ", ".join(e.origin.distribution for e in conflict)
             else:
@@ -52,6 +60,15 @@ def rows(kind: str | None = None) -> list[dict]:
                 "status": plugin.status,
             })
     return out
+
+
+def _verify(entry: Entry) -> None:
+    """Import a third-party lazy target so that a broken one shows as BROKEN (``entry.broken``)."""
+    if isinstance(entry.target, str) and entry.broken is None and entry.origin.distribution != "lca-pipeline":
+        try:
+            entry.load()
+        except RunError as exc:
+            entry.broken = entry.broken or exc.__cause__ or exc
 
 
 def run(args: argparse.Namespace) -> int:
