@@ -100,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an unexpected failure: one line unless a traceback is asked for
         if traceback_wanted:
             raise
+        from lca_core.api.blame import component_error
+
+        blamed = component_error(exc)  # a plugin's component raised (in check, compose, eval, ...): name it
+        if blamed is not None:
+            print(f"lca-run: error: {blamed}", file=sys.stderr)
+            return 1
         print(
             f"lca-run: internal error: {type(exc).__name__}: {exc} (run again with --traceback for details)",
             file=sys.stderr,

@@ -378,3 +378,46 @@ def test_builtins_are_all_of_their_kind(plugin_manager):
                 if entry.origin.distribution == "lca-pipeline":
                     entry.load()  # imports, checks kind and constructor
                     assert entry.broken is None, entry
+
+
+# --- a component's own bug, wherever it runs, is reported as that plugin's ------------------------------
+
+TYPO = '''
+import lca_core
+from lca_core.composing.composers import RankingComposer
+
+
+class Typo(RankingComposer):
+    """Ranks by a misspelt attribute."""
+
+    def ranking_function(self, chunk, datapoint):
+        return len(chunk.file_name)
+
+
+@lca_core.hookimpl
+def lca_register_composers(register):
+    register("typo", "typo_composer:Typo")
+'''
+
+
+@pytest.fixture(scope="module")
+def typo_site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("typo")
+    pip_install(root / "site", write_distribution(root / "src", "lca-typo", {"typo_composer": TYPO},
+                                                  {"typo": "typo_composer"}))
+    return root / "site"
+
+
+TYPO_MESSAGE = ("lca-run: error: composer 'typo' from lca-typo 0.1.0 (plugin 'typo'; at typo_composer.py:10) "
+                "raised AttributeError: 'Chunk' object has no attribute 'file_name'; did you mean 'filename'? "
+                "(fix the component, or choose another; --traceback shows the whole traceback)")
+
+
+@pytest.mark.parametrize("command", [("check",), ("compose", "--index", "1"),
+                                     ("eval", "--checkpoint", "base", "--limit", "1", "--max-new-tokens", "2")])
+def test_a_raising_component_is_named_in_check_compose_and_eval(command, typo_site, tokenizer, tmp_path):
+    project = run_file(tmp_path, tokenizer, 'name = "typo"')
+    result = lca_run(command[0], "run.toml", *command[1:], cwd=project, env=env_with(typo_site))
+    assert result.returncode == 1, result.stderr
+    assert TYPO_MESSAGE in result.stderr.splitlines(), result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
