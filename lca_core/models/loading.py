@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lca_core.api.errors import ConfigError, ConfigProblem, RunError
-from lca_core.models.compile import compile_decoder_layers
+from lca_core.models.compile import checkpoint_mlps, compile_decoder_layers
 from lca_core.models.hardware import Hardware, choose_hardware
 
 __all__ = ["Hardware", "choose_hardware", "load_tokenizer", "load_model", "resolve_source", "count_parameters"]
@@ -212,8 +212,12 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
     model.to(hardware.device)
     if hardware.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    elif getattr(model_section, "checkpoint_mlp", False):
+        checkpoint_mlps(model)
     if hardware.compile:
-        compile_decoder_layers(model)
+        # packed rows vary in length: one graph with a symbolic length instead of a recompile per length
+        trainer = getattr(config, "trainer", None)
+        compile_decoder_layers(model, dynamic=None if getattr(trainer, "packing", False) else False)
     return model
 
 

@@ -41,6 +41,7 @@ from lca_core.training.metrics import (
     token_cross_entropy,
 )
 from lca_core.models.vocabulary import newline_token_mask
+from lca_core.training.packing import pack_micro_batch, packed_forward_kwargs
 from lca_core.training.optim import build_grad_scaler, build_optimizer, set_learning_rate
 from lca_core.training.recovery import after_failure
 from lca_core.training.resume import Resume, restore, save_checkpoint
@@ -100,6 +101,10 @@ class Trainer:
         # the loss is taken from the final hidden states, chunk by chunk (lca_core/training/loss.py).
         self.loss_impl = resolve_loss_impl(self.cfg.loss_impl, self.device.type) \
             if supports_hidden_state_loss(model) else "full"
+        if self.cfg.packing:  # samples end to end in one row; attention stays inside each (packing.py)
+            from lca_core.models.packed_attention import use_packed_attention
+
+            use_packed_attention(model)
 
     # --- the loop -----------------------------------------------------------------------------------
 
@@ -279,6 +284,8 @@ class Trainer:
             else:
                 out.append(fetch(self.train_data, self.sampler.indices(position, size)))
         self.state.sample_position += size * accum
+        if self.cfg.packing:
+            out = [pack_micro_batch(batch) for batch in out]
         return out
 
     def _worker_batches(self):
@@ -296,8 +303,9 @@ class Trainer:
             # fused causal kernel, and the metrics treat every target as real, as an all-true mask says.
             batch = {k: v for k, v in batch.items() if k != "attention_mask"}
         if self.device.type == "cuda":  # pinned pages let the copy overlap the previous micro-step
-            return {k: v.pin_memory().to(self.device, non_blocking=True) for k, v in batch.items()}
-        return {k: v.to(self.device) for k, v in batch.items()}
+            return {k: v.pin_memory().to(self.device, non_blocking=True) if hasattr(v, "pin_memory") else v
+                    for k, v in batch.items()}
+        return {k: v.to(self.device) if hasattr(v, "to") else v for k, v in batch.items()}
 
     @staticmethod
     def _input_tokens(batch: dict[str, Any]) -> int:
@@ -308,10 +316,12 @@ class Trainer:
 
     def _forward(self, batch: dict[str, Any], *, hidden_states: bool = False) -> Any:
         """The logits, or with ``hidden_states`` the decoder's final hidden states (no output projection)."""
+        packed = packed_forward_kwargs(batch)  # positions and sample bounds of a packed row, else nothing
         if hidden_states:
-            out = self.model.get_decoder()(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"))
+            out = self.model.get_decoder()(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"),
+                                           **packed)
             return out.last_hidden_state
-        return self.model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask")).logits
+        return self.model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"), **packed).logits
 
     def _output_weight(self) -> Any:
         return self.model.get_output_embeddings().weight
