@@ -21,6 +21,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "dataset": ("lca_core.cli.dataset", "build LCA-format datasets from local repositories"),
     "eval": ("lca_core.cli.evaluate", "line-completion exact match and edit similarity per category"),
     "plot": ("lca_core.cli.plot", "plot training and validation curves of a run directory"),
+    "plugin": ("lca_core.cli.plugin", "write a ready plugin package: plugin new NAME --kind composer|block|..."),
 }
 
 USAGE = "lca-run [--traceback] RUN.toml [key=value ...]\n       lca-run [--traceback] VERB ..."
