@@ -37,19 +37,20 @@ def _component_files() -> list[tuple[str, Any]]:
     return found
 
 
-def _frames_of(exc: BaseException) -> list[tuple[str, int]]:
-    """(source file, line) of the frames that raised ``exc`` (and its causes), innermost first."""
-    frames_out: list[tuple[str, int]] = []
+def _frames_of(exc: BaseException) -> list[tuple[str, int, Any]]:
+    """(source file, line, the frame's ``self``) of the frames that raised ``exc`` (and its causes), innermost
+    first; ``self`` tells which component a base class's code was running for."""
+    frames_out: list[tuple[str, int, Any]] = []
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         tb, frames = exc.__traceback__, []
         while tb is not None:
-            frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno))
+            frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno, tb.tb_frame.f_locals.get("self")))
             tb = tb.tb_next
         # a DataLoader or ``datasets`` worker's exception carries the worker's traceback as text only
-        frames += [(file, int(line)) for file, line in _FILE_LINE.findall(str(exc))]
-        frames_out += [(os.path.realpath(f), line) for f, line in reversed(frames)]
+        frames += [(file, int(line), None) for file, line in _FILE_LINE.findall(str(exc))]
+        frames_out += [(os.path.realpath(f), line, owner) for f, line, owner in reversed(frames)]
         exc = exc.__cause__ or exc.__context__
     return frames_out
 
@@ -65,16 +66,23 @@ def _short(file: str) -> str:
 
 
 def blame(exc: BaseException) -> str | None:
-    """"composer 'x' from dist 1.0 (plugin 'p'; at pkg/mod.py:12)" when a loaded component's code
-    raised ``exc``, else None."""
+    """"composer 'x' from dist 1.0 (plugin 'p'; at pkg/mod.py:12)" when a loaded component's code raised
+    ``exc`` (or a base class's code, running for that component), else None."""
     components = _component_files()
-    for file, line in _frames_of(exc):
+    classes = {entry.target: entry for _, entry in components}
+    for file, line, owner in _frames_of(exc):
         for where, entry in components:
             if file == where or (where.endswith(os.sep) and file.startswith(where)):
-                return (f"{entry.kind} '{entry.name}' from {entry.origin.distribution}"
-                        f"{' ' + entry.origin.version if entry.origin.version else ''} "
-                        f"(plugin '{entry.origin.plugin}'; at {_short(file)}:{line})")
+                return _render(entry, file, line)
+        if type(owner) in classes:
+            return _render(classes[type(owner)], file, line)
     return None
+
+
+def _render(entry: Any, file: str, line: int) -> str:
+    version = f" {entry.origin.version}" if entry.origin.version else ""
+    return (f"{entry.kind} '{entry.name}' from {entry.origin.distribution}{version} "
+            f"(plugin '{entry.origin.plugin}'; at {_short(file)}:{line})")
 
 
 def describe_exception(exc: BaseException) -> str:

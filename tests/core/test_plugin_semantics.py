@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 import warnings
 
 import pytest
@@ -421,3 +422,29 @@ def test_a_raising_component_is_named_in_check_compose_and_eval(command, typo_si
     assert result.returncode == 1, result.stderr
     assert TYPO_MESSAGE in result.stderr.splitlines(), result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_a_skeleton_left_unfinished_is_named(tmp_path, tokenizer, monkeypatch):
+    """`def ranking_function(self, chunk, datapoint): ...` returns None: the composer is named, with what to return."""
+    (tmp_path / "unfinished.py").write_text(textwrap.dedent('''
+        import attrs
+        import lca_core
+        from lca_core.composing.composers import RankingComposer
+
+        @attrs.define(kw_only=True)
+        class Unfinished(RankingComposer):
+            def ranking_function(self, chunk, datapoint):
+                ...
+
+        @lca_core.hookimpl
+        def lca_register_composers(register):
+            register("unfinished", Unfinished)
+    '''))
+    project = run_file(tmp_path, tokenizer, 'name = "unfinished"')
+    (project / "run.toml").write_text((project / "run.toml").read_text()
+                                      + f'\n[plugins]\nmodules = ["{tmp_path / "unfinished.py"}"]\n')
+    result = lca_run("compose", "run.toml", cwd=project)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "composer 'unfinished' from local file" in result.stderr
+    assert ("raised TypeError: Unfinished: ranking_function/rank_chunks must give one comparable key per chunk "
+            "(higher = nearer the completion), got 5 keys for 5 chunks and None among them") in result.stderr
