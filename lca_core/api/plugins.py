@@ -76,6 +76,8 @@ class PluginManager:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("lca")
         self.pm.add_hookspecs(hookspecs)
+        # historic: each plugin's lca_addhooks runs as it registers, before any hook it declares is called
+        self.pm.hook.lca_addhooks.call_historic(kwargs={"pluginmanager": self.pm})
         self.registries: dict[str, Registry] = {kind: Registry(kind, plural) for kind, (_, plural) in KINDS.items()}
         self.plugins: list[PluginInfo] = []
         self._local_paths: set[Path] = set()

@@ -448,3 +448,56 @@ def test_a_skeleton_left_unfinished_is_named(tmp_path, tokenizer, monkeypatch):
     assert "composer 'unfinished' from local file" in result.stderr
     assert ("raised TypeError: Unfinished: ranking_function/rank_chunks must give one comparable key per chunk "
             "(higher = nearer the completion), got 5 keys for 5 chunks and None among them") in result.stderr
+
+
+SPEC_OWNER = '''
+import pluggy
+
+import lca_core
+from lca_plugins.schedulers.schedules import Constant
+
+hookspec = pluggy.HookspecMarker("lca")
+MANAGER = []
+
+
+class Specs:
+    @hookspec(firstresult=True)
+    def lca_pick_name(default):
+        """The name the owner registers its scheduler under: the first non-None answer."""
+
+
+@lca_core.hookimpl
+def lca_addhooks(pluginmanager):
+    pluginmanager.add_hookspecs(Specs)
+    MANAGER.append(pluginmanager)
+
+
+@lca_core.hookimpl(trylast=True)
+def lca_register_schedulers(register):
+    register(MANAGER[0].hook.lca_pick_name(default="owner_default"), Constant)
+'''
+
+
+def answer(value, **opts):
+    marks = ", ".join(f"{key}={value}" for key, value in opts.items())
+    return f'''
+import lca_core
+
+@lca_core.hookimpl({marks})
+def lca_pick_name(default):
+    return {value!r}
+'''
+
+
+def test_a_plugin_declared_firstresult_hook_returns_the_first_answer(tmp_path):
+    sources = [write_distribution(tmp_path / "src", dist, {module: source}, {module: module}) for dist, module, source in [
+        ("lca-spec-owner", "spec_owner", SPEC_OWNER),
+        ("lca-answer-none", "answer_none", answer(None, tryfirst=True)),  # None: the next one is asked
+        ("lca-answer-a", "answer_a", answer("picked_a", tryfirst=True)),
+        ("lca-answer-b", "answer_b", answer("picked_b")),
+        ("lca-answer-c", "answer_c", answer("picked_c", trylast=True)),
+    ]]
+    pip_install(tmp_path / "site", *sources)
+    result = lca_run("list", "schedulers", cwd=tmp_path, env=env_with(tmp_path / "site"))
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    assert "picked_a" in result.stdout and "picked_b" not in result.stdout and "owner_default" not in result.stdout
