@@ -26,7 +26,7 @@ import pluggy
 from lca_core.api import hookspecs
 from lca_core.api.constructors import ComponentDefinitionError
 from lca_core.api.errors import ConfigError, ConfigProblem, RunError, did_you_mean
-from lca_core.api.registry import Entry, Origin, Registry, broken_reason
+from lca_core.api.registry import Origin, Registry, broken_reason
 
 ENTRY_POINT_GROUP = "lca"
 
