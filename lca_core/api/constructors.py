@@ -151,6 +151,12 @@ def instantiate(cls: type, spec_obj: Any) -> Any:
     """Build a plain-class component from its validated spec object; remembers the parameters."""
     values = {f.alias or f.name: getattr(spec_obj, f.name) for f in attrs.fields(type(spec_obj))}
     obj = cls(**values)
+    base = _attrs_base(cls)
+    unset = [f.name for f in attrs.fields(base) if f.init and not hasattr(obj, f.name)] if base is not None else []
+    if unset:  # the base class's own __init__ never ran: its fields would fail at first use
+        raise ComponentDefinitionError(
+            f"{cls.__qualname__}.__init__ must call super().__init__(**kwargs) (take **kwargs for the base class's "
+            f"parameters): {base.__qualname__}'s {', '.join(unset)} were never set")
     try:
         object.__setattr__(obj, "_lca_params", values)
     except (AttributeError, TypeError):  # __slots__ without room for it: read the attributes back instead

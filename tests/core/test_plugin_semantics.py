@@ -501,3 +501,16 @@ def test_a_plugin_declared_firstresult_hook_returns_the_first_answer(tmp_path):
     result = lca_run("list", "schedulers", cwd=tmp_path, env=env_with(tmp_path / "site"))
     assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
     assert "picked_a" in result.stdout and "picked_b" not in result.stdout and "owner_default" not in result.stdout
+
+
+def test_a_plain_class_that_skips_the_base_init_is_told_to_call_it():
+    from lca_core.api.components import build_params
+    from lca_core.api.constructors import ComponentDefinitionError
+    from lca_core.composing.composers import GrainedComposer
+
+    class NoSuper(GrainedComposer):
+        def __init__(self, size: int = 1):
+            self.size = size
+
+    with pytest.raises(ComponentDefinitionError, match=r"NoSuper.__init__ must call super\(\).__init__\(\*\*kwargs\)"):
+        build_params(NoSuper, {}, "composer")
