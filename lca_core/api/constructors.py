@@ -117,6 +117,11 @@ def _spec(cls: type) -> type:
             raise ComponentDefinitionError(
                 f"{where} takes only **kwargs, so nothing says which parameters it has; name them with types, "
                 f"e.g. def __init__(self, {_hint('max_files')})")
+        if base is not None:
+            try:
+                attrs.resolve_types(base)  # its string annotations, in its own module
+            except Exception:  # left as written; describe shows them as such
+                pass
         for field in attrs.fields(base) if base is not None else ():
             if field.init and not field.name.startswith("_") and field.name not in fields:
                 default = field.default

@@ -192,10 +192,19 @@ def trace(env) -> list[str]:
 
 
 @pytest.mark.slow
-def test_lifecycle_hooks_keep_pluggys_order_and_wrappers(site, env, tokenizer, tmp_path):
+def test_lifecycle_hooks_keep_pluggys_order_and_a_raising_one_is_named(site, env, tokenizer, tmp_path):
+    boom = write_distribution(tmp_path / "src", "lca-obs-boom", {"obs_boom": '''
+        import lca_core
+
+        @lca_core.hookimpl
+        def lca_after_checkpoint(iteration):
+            if iteration == 4:
+                raise RuntimeError("dashboard unreachable")
+    '''}, {"boom": "obs_boom"})
+    pip_install(tmp_path / "boom-site", boom)
     project = write_tiny_project(tmp_path / "project", tokenizer)
-    result = lca_run("run.toml", "--no-progress", cwd=project, env=env)
-    assert result.returncode == 0, result.stderr
+    result = lca_run("run.toml", "--no-progress", cwd=project, env=env_with(tmp_path / "boom-site", site,
+                                                                             LCA_TRACE=env["LCA_TRACE"]))
     for iteration in range(1, 5):
         assert trace(env)[-7 * (5 - iteration):][:7] == [
             f"hookwrapper before {iteration}",  # tryfirst wrapper: outermost
@@ -206,23 +215,8 @@ def test_lifecycle_hooks_keep_pluggys_order_and_wrappers(site, env, tokenizer, t
             f"wrapper after {iteration} result=[]",
             f"hookwrapper after {iteration} ok=True",
         ], trace(env)
-
-
-@pytest.mark.slow
-def test_a_raising_lifecycle_hook_is_named_with_its_distribution(site, env, tokenizer, tmp_path):
-    boom = write_distribution(tmp_path / "src", "lca-obs-boom", {"obs_boom": '''
-        import lca_core
-
-        @lca_core.hookimpl
-        def lca_run_start(start_iteration):
-            raise RuntimeError("dashboard unreachable")
-    '''}, {"boom": "obs_boom"})
-    pip_install(tmp_path / "boom-site", boom)
-    project = write_tiny_project(tmp_path / "project", tokenizer)
-    result = lca_run("run.toml", "--no-progress", cwd=project, env=env_with(tmp_path / "boom-site", site,
-                                                                             LCA_TRACE=env["LCA_TRACE"]))
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert ("plugin 'lca-obs-boom:boom' raised in lca_run_start: RuntimeError: dashboard unreachable"
+    assert ("plugin 'lca-obs-boom:boom' raised in lca_after_checkpoint: RuntimeError: dashboard unreachable"
             in result.stderr), result.stderr
 
 
