@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true",
                         help="CPU smoke run: the quickstart run file, 8 steps, checkpoints every 4, the harness --tiny")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()  # run.dir overrides are taken relative to the run file: give absolute ones
     if args.tiny:
         args.run_file, args.steps, args.checkpoint_freq, args.kill_after = ROOT / "examples" / "quickstart.toml", 8, 4, 6
     args.out.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 import attrs
 
 from lca_core.api import constructors
+from lca_core.api.converter import describe_type, structure, unstructure
 from lca_core.api.errors import ConfigError, ConfigProblem, ParamError, join_path
-from lca_core.config.converter import describe_type, structure, unstructure
 
 
 def param(default: Any = attrs.NOTHING, *, doc: str, factory: Any = None, validator: Any = None) -> Any:

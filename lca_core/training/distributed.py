@@ -7,9 +7,9 @@ model. The trainer stays one loop; what differs between 1 and N processes is ask
 
 Strategies (``[trainer] strategy``):
   * ``ddp`` — every rank holds the whole model; gradients are all-reduced once per optimizer step
-    (``no_sync`` on the other micro-steps). Measured 97–99% scaling on 2×H100 (anchors.md §4).
+    (``no_sync`` on the other micro-steps). Measured 95.8–98.8% scaling on 2×H100 (benchmarks/RESULTS.md).
   * ``fsdp`` — FSDP2: ``fully_shard`` per decoder layer, then the root; parameters, gradients and
-    optimizer state are sharded across ranks. About 96% scaling, buys memory.
+    optimizer state are sharded across ranks. 93.7–95.1% scaling there; it buys memory.
   * ``auto`` — ddp, unless weights + gradients + AdamW state would not fit in one GPU's memory.
 """
 
@@ -23,7 +23,6 @@ import attrs
 
 from lca_core.api.errors import ConfigError, ConfigProblem
 
-STRATEGIES = ("auto", "ddp", "fsdp")
 #: share of one GPU's memory that weights, gradients and optimizer state may take before auto picks FSDP;
 #: the rest is for activations (a 16k sequence of a 1.3B model needs ~20–30 GiB of them)
 STATE_MEMORY_FRACTION = 0.5
