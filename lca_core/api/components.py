@@ -9,7 +9,6 @@ The run file's table is validated against them and ``lca-run describe`` prints t
 
 from __future__ import annotations
 
-import copyreg
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,6 +39,10 @@ class Runtime:
     config: Any = None
 
 
+#: kind -> its base class (ComposerBase, BlockBase, ...), recorded as each base class is defined
+KIND_BASES: dict[str, type] = {}
+
+
 class Component:
     """Base of every registrable component (composer, block, preprocessor, scheduler, logger).
 
@@ -49,6 +52,15 @@ class Component:
     """
 
     kind: ClassVar[str] = "component"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        known = KIND_BASES.get(kind)
+        # the class that first declares a kind is its base; attrs' slotted copy of it replaces it
+        if isinstance(kind, str) and (known is None or known.__qualname__ == cls.__qualname__
+                                      and known.__module__ == cls.__module__):
+            KIND_BASES[kind] = cls
 
     def setup(self, runtime: Runtime) -> None:
         """Receive runtime objects before first use; the default keeps nothing."""
@@ -60,14 +72,16 @@ class Component:
         if not constructors.is_plain(cls) or not attrs.has(cls):
             return super().__reduce_ex__(protocol)
         fields = {f.name: getattr(self, f.name) for f in attrs.fields(cls) if hasattr(self, f.name)}
-        return copyreg.__newobj__, (cls,), (fields, dict(getattr(self, "__dict__", {}))), None, None, _restore
+        return _rebuild, (cls, fields, dict(getattr(self, "__dict__", {})))
 
 
-def _restore(obj: Any, state: tuple[dict[str, Any], dict[str, Any]]) -> None:
-    fields, own = state
+def _rebuild(cls: type, fields: dict[str, Any], own: dict[str, Any]) -> Any:
+    """A plain-class component from its pickled (or copied) attrs fields and own attributes."""
+    obj = cls.__new__(cls)
     for name, value in fields.items():
         object.__setattr__(obj, name, value)
     obj.__dict__.update(own)
+    return obj
 
 
 @attrs.frozen
@@ -124,7 +138,7 @@ def build_params(cls: type, table: dict[str, Any], path: str) -> tuple[Any, list
         spec = constructors.spec_class(cls) if plain else cls
         obj, problems = structure(table, spec, path)
         if plain and obj is not None:
-            obj = constructors.instantiate(cls, obj)
+            obj = constructors.instantiate(cls, constructors.spec_values(obj))
     except ConfigError as exc:  # a component validating nested tables (e.g. chained blocks)
         return None, exc.prefixed(path).problems
     except constructors.ComponentDefinitionError:  # the plugin's fault, not the run file's

@@ -152,9 +152,13 @@ def spec_class(cls: type) -> type:
     return _spec(cls) if is_plain(cls) else cls
 
 
-def instantiate(cls: type, spec_obj: Any) -> Any:
-    """Build a plain-class component from its validated spec object; remembers the parameters."""
-    values = {f.alias or f.name: getattr(spec_obj, f.name) for f in attrs.fields(type(spec_obj))}
+def spec_values(spec_obj: Any) -> dict[str, Any]:
+    """The keyword arguments a validated spec object stands for."""
+    return {f.alias or f.name: getattr(spec_obj, f.name) for f in attrs.fields(type(spec_obj))}
+
+
+def instantiate(cls: type, values: dict[str, Any]) -> Any:
+    """Build a plain-class component from validated keyword arguments; remembers them."""
     obj = cls(**values)
     base = _attrs_base(cls)
     unset = [f.name for f in attrs.fields(base) if f.init and not hasattr(obj, f.name)] if base is not None else []
@@ -163,10 +167,16 @@ def instantiate(cls: type, spec_obj: Any) -> Any:
             f"{cls.__qualname__}.__init__ must call super().__init__(**kwargs) (take **kwargs for the base class's "
             f"parameters): {base.__qualname__}'s {', '.join(unset)} were never set")
     try:
-        object.__setattr__(obj, "_lca_params", values)
+        object.__setattr__(obj, "_lca_params", dict(values))
     except (AttributeError, TypeError):  # __slots__ without room for it: read the attributes back instead
         pass
     return obj
+
+
+def rebuilt(obj: Any) -> Any:
+    """A fresh component with the same parameters as ``obj`` (no state shared with it)."""
+    cls = type(obj)
+    return instantiate(cls, plain_params(obj)) if is_plain(cls) else attrs.evolve(obj)
 
 
 def plain_params(obj: Any) -> dict[str, Any]:

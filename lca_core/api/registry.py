@@ -15,36 +15,32 @@ import attrs
 
 from lca_core.api.errors import ConfigError, ConfigProblem, RunError, suggestion
 
-#: kind -> the base class every component of that kind derives from
-KIND_BASES: dict[str, str] = {
-    "composer": "lca_core.composing.composers:ComposerBase",
-    "block": "lca_core.composing.blocks:BlockBase",
-    "preprocessor": "lca_core.composing.preprocessing:PreprocessorBase",
-    "scheduler": "lca_core.api.schedulers:SchedulerBase",
-    "logger": "lca_core.api.loggers:LoggerBase",
+#: kind -> where its base class lives (for messages: the bases register themselves, `KIND_BASES`)
+KIND_BASE_PATHS: dict[str, str] = {
+    "composer": "lca_core.composing.composers.ComposerBase",
+    "block": "lca_core.composing.blocks.BlockBase",
+    "preprocessor": "lca_core.composing.preprocessing.PreprocessorBase",
+    "scheduler": "lca_core.api.schedulers.SchedulerBase",
+    "logger": "lca_core.api.loggers.LoggerBase",
 }
-
-
-def kind_base(kind: str) -> type:
-    module_name, _, attr = KIND_BASES[kind].partition(":")
-    return getattr(importlib.import_module(module_name), attr)
 
 
 def check_target(kind: str, name: str, target: Any) -> None:
     """Raise `ComponentDefinitionError` unless ``target`` can be a ``kind`` called ``name``."""
+    from lca_core.api.components import KIND_BASES, Component
     from lca_core.api.constructors import ComponentDefinitionError, definition_problem
 
-    if kind not in KIND_BASES:  # a registry of a kind the framework does not know: nothing to check
+    if kind not in KIND_BASE_PATHS:  # a registry of a kind the framework does not know: nothing to check
         return
-    base = kind_base(kind)
-    if not (isinstance(target, type) and issubclass(target, base)):
+    base = KIND_BASES.get(kind)  # None until its module is imported: then no class derives from it
+    if not (isinstance(target, type) and base is not None and issubclass(target, base)):
         what = target.__qualname__ if isinstance(target, type) else repr(target)
-        other = next((k for k in KIND_BASES if k != kind and isinstance(target, type)
-                      and issubclass(target, kind_base(k))), None)
-        hint = (f"it is a {other}: register it in lca_register_{other}s" if other else
-                f"derive it from {base.__module__}.{base.__qualname__}")
+        other = getattr(target, "kind", None) if isinstance(target, type) and issubclass(target, Component) else None
+        path = KIND_BASE_PATHS[kind]
+        hint = (f"it is a {other}: register it in lca_register_{other}s" if other in KIND_BASE_PATHS else
+                f"derive it from {path}")
         raise ComponentDefinitionError(f"{name} is registered as a {kind} but {what} is not a "
-                                       f"{base.__qualname__} subclass ({hint})")
+                                       f"{path.rsplit('.', 1)[1]} subclass ({hint})")
     problem = definition_problem(target)
     if problem:
         raise ComponentDefinitionError(f"{kind} {name}: {problem}")

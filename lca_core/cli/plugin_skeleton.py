@@ -73,7 +73,7 @@ The `$component` $kind for [lca-pipeline](https://github.com/JetBrains-Research/
 
 - `pip install -e .` — an editable install: code edits count at once; reinstall only after editing
   `pyproject.toml` (a new entry point, name or version)
-- `lca-run list ${kind}s` — shows `$component` from `$distribution 0.1.0`
+- `lca-run list ${kind}s --check` — shows `$component` from `$distribution 0.1.0`, checked
 - `lca-run describe $component` — its parameters, types and defaults
 - `pytest tests` — the lca contract on real datapoints, and the listing through `lca-run`
 
@@ -92,7 +92,8 @@ LISTED_TEST = '''
 
 def test_listed_by_lca_run():
     lca_run = Path(sys.executable).with_name("lca-run")
-    out = subprocess.run([str(lca_run), "list", "${kind}s"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([str(lca_run), "list", "${kind}s", "--check"], capture_output=True, text=True,
+                         check=True).stdout
     line = next(line for line in out.splitlines() if line.split()[:1] == ["$component"])
     assert "$distribution" in line and "BROKEN" not in line, line
 '''

@@ -90,8 +90,8 @@ class TopFiles(RankingComposer):
     def ranking_function(self, chunk, datapoint):
         return (chunk.filename.endswith(self.suffix), -len(chunk.filename))
 
-    def combine_chunks(self, chunks):
-        return super().combine_chunks(list(chunks)[-self.max_files:])
+    def ordered_chunks(self, datapoint):
+        return super().ordered_chunks(datapoint)[-self.max_files:]
 
 
 @lca_core.hookimpl
@@ -231,10 +231,17 @@ def test_registration_order_wrappers_and_isolation(site, env, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def listing(result) -> dict[str, str]:
+    return {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ")}
+
+
 def test_wrong_kinds_and_unreadable_constructors_are_broken_at_start_up(site, env, tmp_path):
-    result = lca_run("list", cwd=tmp_path, env=env)
+    plain = lca_run("list", cwd=tmp_path, env=env)
+    assert plain.returncode == 0, plain.stderr
+    assert "[" not in listing(plain)["wrongly_lazy"]  # not imported: `list` stays fast
+    result = lca_run("list", "--check", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
-    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ")}
+    lines = listing(result)
     assert ("[BROKEN: wrongly is registered as a composer but MyPreprocessor is not a ComposerBase subclass "
             "(it is a preprocessor: register it in lca_register_preprocessors)]") in lines["wrongly"]
     assert "[BROKEN: wrongly_lazy is registered as a composer but MyPreprocessor" in lines["wrongly_lazy"]
