@@ -21,6 +21,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "dataset": ("lca_core.cli.dataset", "build LCA-format datasets from local repositories"),
     "eval": ("lca_core.cli.evaluate", "line-completion exact match and edit similarity per category"),
     "plot": ("lca_core.cli.plot", "plot training and validation curves of a run directory"),
+    "plugin": ("lca_core.cli.plugin", "write a ready plugin package: plugin new NAME --kind composer|block|..."),
 }
 
 USAGE = "lca-run [--traceback] RUN.toml [key=value ...]\n       lca-run [--traceback] VERB ..."
@@ -108,6 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an unexpected failure: one line unless a traceback is asked for
         if traceback_wanted:
             raise
+        from lca_core.api.blame import component_error
+
+        blamed = component_error(exc)  # a plugin's component raised (in check, compose, eval, ...): name it
+        if blamed is not None:
+            print(_redacted(f"lca-run: error: {blamed}"), file=sys.stderr)
+            return 1
         print(_redacted(f"lca-run: internal error: {type(exc).__name__}: {exc} (run again with --traceback for details)"),
               file=sys.stderr)
         return 1
