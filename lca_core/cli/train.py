@@ -8,10 +8,20 @@ import os
 from lca_core.cli.common import add_run_file, load
 
 
+#: options of the main job that take a value (so ``lca-run --nproc 2 RUN.toml`` finds the run file)
+VALUE_OPTIONS = ("--nproc", "--log-every")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from lca_core.training.progress import parse_every
+
     add_run_file(parser)
     parser.add_argument("--nproc", type=int, default=0, help="processes on this machine (starts torchrun)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar: plain log lines (the default when output is not a terminal)")
+    parser.add_argument("--log-every", type=parse_every, default=None, metavar="N|Ss",
+                        help="a plain log line every N steps, or every S seconds with an s suffix "
+                             "(default: about every 30 s of wall time)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
         from lca_core.training.distributed import per_rank_accumulation
 
         per_rank_accumulation(config.trainer.gradient_accumulation_steps, args.nproc)  # fail before starting
-        return launch(args.nproc, args.run_file, args.overrides, progress=not args.no_progress)
+        extra = ["--log-every", args.log_every.text] if args.log_every is not None else []
+        return launch(args.nproc, args.run_file, [*args.overrides, *extra], progress=not args.no_progress)
     from lca_core.config.snapshot import write_config_snapshot
     from lca_core.training.build import build_trainer
     from lca_core.training.distributed import shutdown
@@ -34,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             (run_dir / folder).mkdir(parents=True, exist_ok=True)
         write_config_snapshot(config, run_dir)
     try:
-        trainer = build_trainer(config, progress=not args.no_progress)
+        trainer = build_trainer(config, progress=progress_settings(args))
         if main:
             _train(config, trainer)
         else:
@@ -42,6 +53,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         shutdown()
     return 0
+
+
+def progress_settings(args: argparse.Namespace):
+    """What the command line asks of the progress display (docs/training.md, "Progress")."""
+    from lca_core.training.progress import ProgressSettings
+
+    return ProgressSettings(bar=not args.no_progress, every=args.log_every)
 
 
 def _train(config, trainer) -> None:

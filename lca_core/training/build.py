@@ -54,8 +54,9 @@ def build_data(config: Any, tokenizer: Any, *, rank: int = 0, world_size: int = 
     return train, valid, runtime
 
 
-def build_trainer(config: Any, *, progress: bool = True) -> Any:
-    """Everything the run file describes, wired together and resumed where init_from says."""
+def build_trainer(config: Any, *, progress: Any = True) -> Any:
+    """Everything the run file describes, wired together and resumed where init_from says; ``progress`` is a
+    `ProgressSettings` (or a bool: a bar on a terminal or not)."""
     from lca_core.models.loading import choose_hardware, load_model, load_tokenizer
     from lca_core.plugins import get_plugin_manager
     from lca_core.training.distributed import init_distributed, main_first
