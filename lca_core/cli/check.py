@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
         component = getattr(config, kind)
         print(f"  {kind:<13} {component.name}  {component.params}")
 
-    from lca_core.models.loading import choose_hardware, load_tokenizer, model_shape, model_shape_config
+    from lca_core.models.loading import checked_model_config, choose_hardware, load_tokenizer, model_shape
     from lca_core.training.build import build_data, checkpoint_manager, quiet_libraries
 
     quiet_libraries()
@@ -32,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {line}")
 
     tokenizer = load_tokenizer(config)
-    architecture, params = model_shape(config, tokenizer)
-    warning = position_warning(config, model_shape_config(config, tokenizer))
+    model_config = checked_model_config(config, tokenizer)
+    architecture, params = model_shape(config, tokenizer, model_config=model_config)
+    warning = position_warning(config, model_config)
     if warning:
         warnings.warn(warning, stacklevel=1)
     print(f"\nmodel: {config.model.name_or_path} ({architecture}, {params / 1e6:.2f}M parameters"

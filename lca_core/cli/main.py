@@ -119,7 +119,23 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+#: environment switches that turn off tqdm's and the Hugging Face libraries' progress bars (read at import)
+NO_BARS = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+
+
+def no_bars_off_terminal() -> None:
+    """Progress bars only on a terminal: off one (a file, a pipe, nohup, a batch job) every library's bars —
+    transformers' GGUF de-quantisation and weight loading, `datasets`' "Generating train split", tqdm in
+    plugins — are switched off before any of them is imported (child processes such as torchrun's inherit it)."""
+    from lca_core.training.progress import on_terminal
+
+    if not on_terminal():
+        for name, value in NO_BARS.items():
+            os.environ.setdefault(name, value)
+
+
 def _dispatch(argv: list[str]) -> int:
+    no_bars_off_terminal()
     if not argv or argv[0] in ("-h", "--help"):
         print(_overview())
         return 0 if argv else 2
