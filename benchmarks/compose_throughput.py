@@ -50,7 +50,7 @@ def load_tokenizer():
 
 
 def build(kind: str, name: str, tokenizer, **params):
-    from lca_core.components import Runtime
+    from lca_core.api.components import Runtime
     from lca_core.config.schema import ComponentConfig
 
     return ComponentConfig(kind=kind, name=name, params=params).build(Runtime(tokenizer=tokenizer))
@@ -82,7 +82,7 @@ def main() -> None:
     import torch
     import transformers
 
-    from lca_core.pipeline import make_transform, precompose
+    from lca_core.composing.pipeline import make_transform, precompose
 
     torch.set_num_threads(1)
     tokenizer, tokenizer_name = load_tokenizer()

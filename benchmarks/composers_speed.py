@@ -25,7 +25,7 @@ def main() -> None:
 
     import pyarrow.parquet as pq
 
-    from lca_core.plugins import get_plugin_manager
+    from lca_core.api.plugins import get_plugin_manager
 
     rows = pq.read_table(args.parquet).to_pylist()
     registry = get_plugin_manager().registry("composer")

@@ -35,13 +35,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--lines", type=int, default=20, help="scored lines per file (LCA: about 20 infile+inproject)")
     parser.add_argument("--file-tokens", type=int, default=2000, help="tokens of the completion file before its last scored line")
     parser.add_argument("--new-tokens", type=int, default=16, help="tokens decoded per line")
-    parser.add_argument("--batch-sizes", default="1,8,16", help="prefix-reuse batch sizes to time")
+    parser.add_argument("--batch-sizes", default="0,8,20",
+                        help="prefix-reuse batch sizes to time (0: the default, chosen from free GPU memory)")
+    parser.add_argument("--no-graphs", action="store_true", help="also time the default batch without CUDA graphs")
     parser.add_argument("--baseline-lines", type=int, default=8, help="lines per file timed without prefix reuse (slow)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.tiny:
         args.seq_len, args.files, args.lines, args.file_tokens = 512, 1, 4, 120
-        args.new_tokens, args.batch_sizes, args.baseline_lines = 4, "1,4", 4
+        args.new_tokens, args.batch_sizes, args.baseline_lines = 4, "0,1,4", 4
     return args
 
 
@@ -76,16 +78,16 @@ def prompts(args, tokenizer, seed: int):
     return context, prefixes
 
 
-def timed(completer, context, prefixes, device) -> float:
+def timed(completer, context, prefixes, device) -> tuple[float, list[str]]:
     import torch
 
     if device == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    completer.complete_ids(context, prefixes)
+    predictions = completer.complete_ids(context, prefixes)
     if device == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, predictions
 
 
 def main() -> None:
@@ -99,25 +101,43 @@ def main() -> None:
     common = dict(model=model, tokenizer=tokenizer, max_seq_len=args.seq_len, max_new_tokens=args.new_tokens,
                   min_new_tokens=args.new_tokens)
     modes = [("baseline (no prefix reuse)", dict(prefix_reuse=False, batch_size=1), args.baseline_lines)]
-    modes += [(f"prefix reuse, batch {b}", dict(prefix_reuse=True, batch_size=int(b)), args.lines)
-              for b in args.batch_sizes.split(",")]
+    modes += [(f"prefix reuse, batch {b if int(b) else 'auto (default)'}", dict(prefix_reuse=True, batch_size=int(b)),
+               args.lines) for b in args.batch_sizes.split(",")]
+    if args.no_graphs:
+        modes.append(("prefix reuse, batch auto, no CUDA graph", dict(prefix_reuse=True, cuda_graphs=False), args.lines))
 
     warm = LineCompleter(**common, prefix_reuse=True, batch_size=2)
     timed(warm, files[0][0], files[0][1][:2], device)  # CUDA context, kernels, allocator
+    del warm
 
     results = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "dtype": str(model.dtype),
                "shape": TINY if args.tiny else DSC_1P3B, "seq_len": args.seq_len, "files": args.files,
                "lines_per_file": args.lines, "new_tokens_per_line": args.new_tokens,
                "torch": torch.__version__, "modes": {}}
+    baseline_predictions = None
     for name, options, lines in modes:
         completer = LineCompleter(**common, **options)
         if device == "cuda":
+            torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
-        seconds = sum(timed(completer, context, prefixes[:lines], device) for context, prefixes in files)
+        seconds, predicted = 0.0, []
+        for context, prefixes in files:
+            took, predictions = timed(completer, context, prefixes[:lines], device)
+            seconds += took
+            predicted.append(predictions)
         scored = lines * args.files
         peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else 0.0
-        results["modes"][name] = {"seconds_per_line": seconds / scored, "lines": scored, "peak_gib": round(peak, 2)}
-        print(f"{name:<30} {seconds / scored:8.4f} s/line  ({scored} lines, peak {peak:.1f} GiB)", flush=True)
+        row = {"seconds_per_line": seconds / scored, "lines": scored, "peak_gib": round(peak, 2)}
+        if baseline_predictions is None:
+            baseline_predictions = predicted
+        else:  # the lines the baseline also ran: do both give the same text?
+            pairs = [(a, b) for base, mine in zip(baseline_predictions, predicted) for a, b in zip(base, mine)]
+            row["same_as_baseline"] = f"{sum(a == b for a, b in pairs)}/{len(pairs)}"
+        results["modes"][name] = row
+        del completer
+        print(f"{name:<42} {seconds / scored:8.4f} s/line  ({scored} lines, peak {peak:.1f} GiB"
+              + (f", same as baseline {row['same_as_baseline']}" if "same_as_baseline" in row else "") + ")",
+              flush=True)
     base = results["modes"][modes[0][0]]["seconds_per_line"]
     for name in list(results["modes"])[1:]:
         results["modes"][name]["speedup_vs_baseline"] = round(base / results["modes"][name]["seconds_per_line"], 2)

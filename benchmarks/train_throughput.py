@@ -6,7 +6,7 @@ through `choose_hardware` + `load_model` (so per-layer compile, the chunked/Lige
 checkpointing are exactly what `lca-run` would use). The baseline is what a user writes by hand: bf16,
 SDPA, fused AdamW, full logits, ``F.cross_entropy``, clipping at 2.
 
-    python benchmarks/train_throughput.py                                  # DSC-1.3B shape, 16k: hf vs project
+    python benchmarks/train_throughput.py                                  # DSC-1.3B shape, 16k: hf, hf-tuned, project
     python benchmarks/train_throughput.py --variant hf --variant project:loss=liger --variant project:compile=0
     python benchmarks/train_throughput.py --variant project:shape=dsc-1.3b,seq=131072,ckpt=1,steps=1
     python benchmarks/train_throughput.py --tiny                           # CPU smoke run, seconds
@@ -44,7 +44,8 @@ SHAPES: dict[str, dict[str, Any]] = {
                  intermediate_size=128, vocab_size=512, rope_theta=10000.0),
 }
 DEFAULTS = {"shape": "dsc-1.3b", "seq": "16384", "steps": "10", "warmup": "3", "compile": "auto", "loss": "auto",
-            "ckpt": "0"}
+            "ckpt": "0", "mlp": "0"}
+VARIANTS = ("hf", "hf-tuned", "project")
 
 
 class RandomTokens:
@@ -105,7 +106,8 @@ def build_project(spec: dict[str, str], device: str, run_dir: Path, *, distribut
     model_section = ModelSection(name_or_path="llama", random_init=True,
                                  config=model_config(SHAPES[spec["shape"]], int(spec["seq"])),
                                  dtype="bfloat16" if device.startswith("cuda") else "float32", attn_implementation="sdpa",
-                                 compile=compile_, gradient_checkpointing=spec["ckpt"] == "1", device=device)
+                                 compile=compile_, gradient_checkpointing=spec["ckpt"] == "1", device=device,
+                                 checkpoint_mlp=spec["mlp"] == "1")
     trainer_kwargs: dict[str, Any] = dict(max_iters=1 << 30, micro_batch_size=1, gradient_accumulation_steps=accum,
                                           learning_rate=1e-5, valid_freq=0, shuffle=False, max_grad_norm=2.0)
     if "loss_impl" in {f.name for f in __import__("attrs").fields(TrainerSection)}:
@@ -124,8 +126,12 @@ def build_project(spec: dict[str, str], device: str, run_dir: Path, *, distribut
     return trainer.train_step, model
 
 
-def build_hf(spec: dict[str, str], device: str) -> tuple[Any, Any]:
-    """(step function, model): the plain loop, full logits and F.cross_entropy."""
+def build_hf(spec: dict[str, str], device: str, *, tuned: bool = False) -> tuple[Any, Any]:
+    """(step function, model): the plain loop, full logits and F.cross_entropy.
+
+    ``tuned`` (variant ``hf-tuned``): what a user writes by hand in an afternoon on top of it — every
+    decoder layer compiled (``layer.compile()``) and Liger-Kernel's fused linear cross-entropy on the
+    final hidden states, so that no full-vocabulary logits exist."""
     import torch
     import torch.nn.functional as F
     from transformers import AutoConfig, AutoModelForCausalLM
@@ -138,6 +144,13 @@ def build_hf(spec: dict[str, str], device: str) -> tuple[Any, Any]:
     if spec["ckpt"] == "1":
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.train()
+    flce = None
+    if tuned:
+        from liger_kernel.transformers.fused_linear_cross_entropy import LigerFusedLinearCrossEntropyLoss
+
+        for layer in model.model.layers:
+            layer.compile()
+        flce = LigerFusedLinearCrossEntropyLoss()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=0.01, fused=device == "cuda")
     data = RandomTokens(cfg.vocab_size, int(spec["seq"]))
     position = [0]
@@ -146,8 +159,12 @@ def build_hf(spec: dict[str, str], device: str) -> tuple[Any, Any]:
         batch = data[[position[0]]]
         position[0] += 1
         ids, targets = batch["input_ids"].to(device), batch["target_ids"].to(device)
-        logits = model(input_ids=ids).logits
-        loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), targets.view(-1))
+        if flce is not None:
+            hidden = model.model(input_ids=ids).last_hidden_state
+            loss = flce(model.lm_head.weight, hidden.view(-1, hidden.shape[-1]), targets.view(-1))
+        else:
+            logits = model(input_ids=ids).logits
+            loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), targets.view(-1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 2.0)
         optimizer.step()
@@ -165,7 +182,8 @@ def run_variant(name: str, spec: dict[str, str], device: str, run_dir: Path, pro
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
     build_started = time.perf_counter()
-    step, model = build_project(spec, device, run_dir) if name == "project" else build_hf(spec, device)
+    step, model = build_project(spec, device, run_dir) if name == "project" else \
+        build_hf(spec, device, tuned=name == "hf-tuned")
     num_params = sum(p.numel() for p in model.parameters())
     warm_started = time.perf_counter()
     for _ in range(int(spec["warmup"])):
@@ -262,8 +280,8 @@ def gpu_check(device: str) -> list[dict[str, Any]]:
 
 def parse_variant(text: str, defaults: dict[str, str]) -> tuple[str, dict[str, str]]:
     name, _, rest = text.partition(":")
-    if name not in ("hf", "project"):
-        raise SystemExit(f"unknown variant '{name}': use hf or project[:key=value,...]")
+    if name not in VARIANTS:
+        raise SystemExit(f"unknown variant '{name}': use hf, hf-tuned or project[:key=value,...]")
     spec = dict(defaults)
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
@@ -306,18 +324,21 @@ def environment(device: str) -> dict[str, str]:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     baseline = {r["shape"] + r["seq"]: r["tokens_per_second"] for r in rows if r["variant"] == "hf" and "error" not in r}
+    tuned = {r["shape"] + r["seq"]: r["tokens_per_second"] for r in rows if r["variant"] == "hf-tuned" and "error" not in r}
     print(f"{'variant':<8} {'shape':<15} {'seq':>6} {'comp':>4} {'loss':>7} {'ckpt':>4} {'tok/s':>9} {'MFU':>5} "
-          f"{'peak GiB':>8} {'vs hf':>6}")
+          f"{'peak GiB':>8} {'vs hf':>6} {'vs tuned':>8}")
     for r in rows:
         if "error" in r:
             print(f"{r['variant']:<8} {r['shape']:<15} {r['seq']:>6} {r['compile']:>4} {r['loss']:>7} {r['ckpt']:>4} "
                   f"ERROR {r['error']}")
             continue
-        base = baseline.get(r["shape"] + r["seq"])
+        base, peer = baseline.get(r["shape"] + r["seq"]), tuned.get(r["shape"] + r["seq"])
         ratio = f"{r['tokens_per_second'] / base:.2f}x" if base else "-"
-        loss = r["loss"] if r["variant"] == "project" else "full"
-        print(f"{r['variant']:<8} {r['shape']:<15} {r['seq']:>6} {r['compile']:>4} {loss:>7} {r['ckpt']:>4} "
-              f"{r['tokens_per_second']:>9.0f} {r['mfu']:>5.1%} {r['peak_memory_gib']:>8.1f} {ratio:>6}")
+        vs_tuned = f"{r['tokens_per_second'] / peer:.2f}x" if peer else "-"
+        loss = {"project": r["loss"], "hf": "full", "hf-tuned": "liger"}[r["variant"]]
+        ckpt = "mlp" if r.get("mlp") == "1" else r["ckpt"]
+        print(f"{r['variant']:<8} {r['shape']:<15} {r['seq']:>6} {r['compile']:>4} {loss:>7} {ckpt:>4} "
+              f"{r['tokens_per_second']:>9.0f} {r['mfu']:>5.1%} {r['peak_memory_gib']:>8.1f} {ratio:>6} {vs_tuned:>8}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -342,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("shape", "seq", "steps", "warmup"):
         if getattr(args, key) is not None:
             defaults[key] = str(getattr(args, key))
-    variants = [parse_variant(v, defaults) for v in (args.variant or ["hf", "project"])]
+    default_variants = ["hf", "hf-tuned", "project"] if device == "cuda" else ["hf", "project"]
+    variants = [parse_variant(v, defaults) for v in (args.variant or default_variants)]
     out = args.out
     env = environment(device)
     print(json.dumps(env), flush=True)

@@ -23,7 +23,7 @@ from tests.factories import make_datapoint  # noqa: E402,F401
 @pytest.fixture
 def plugin_manager():
     """A fresh process-wide plugin manager, reset again after the test (undoes temporary plugins)."""
-    from lca_core.plugins import get_plugin_manager, reset_plugin_manager
+    from lca_core.api.plugins import get_plugin_manager, reset_plugin_manager
 
     reset_plugin_manager()
     yield get_plugin_manager()

@@ -7,7 +7,7 @@ import argparse
 import warnings
 
 from lca_core.cli.common import add_run_file, load, position_warning
-from lca_core.errors import ConfigError, ConfigProblem, RunError
+from lca_core.api.errors import ConfigError, ConfigProblem, RunError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -16,10 +16,10 @@ from typing import Any
 
 import attrs
 
+from lca_core.api.errors import RunError
 from lca_core.cli.common import add_run_file, load
 from lca_core.data.schema import CATEGORY_NAMES as SCHEMA_CATEGORY_NAMES
 from lca_core.data.schema import UNDEFINED_CATEGORY_ID
-from lca_core.errors import RunError
 
 DEFAULT_TEMPLATE = "# {filename}\n{content}"
 CATEGORY_NAMES = {**SCHEMA_CATEGORY_NAMES, UNDEFINED_CATEGORY_ID: ""}  # unlabelled lines show no label
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def build_view(args: argparse.Namespace) -> View:
-    from lca_core.components import Runtime
+    from lca_core.api.components import Runtime
     from lca_core.data.loading import load_datapoints
     from lca_core.models.loading import load_tokenizer
 
@@ -127,7 +127,7 @@ def build_view(args: argparse.Namespace) -> View:
     count_tokens(chunks, context, cut, tokenizer)
     completion_span = layout.span("completion")
     n_lines = composed["composed_completion"].count("\n") + 1
-    from lca_core.preprocessing import line_categories
+    from lca_core.composing.preprocessing import line_categories
 
     return View(
         index=args.index, total=len(dataset), datapoint=datapoint,

@@ -56,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from lca_core.api.errors import RunError
     from lca_core.data.build.builder import BuildOptions, build_dataset
     from lca_core.data.build.writer import write_datapoints
-    from lca_core.errors import RunError
 
     if args.repo_name and len(args.paths) > 1:
         raise RunError("--repo-name names one repository; give one PATH with it")

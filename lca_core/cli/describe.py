@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import inspect
 
-from lca_core.components import parameters
-from lca_core.errors import ConfigError, ConfigProblem, suggestion
-from lca_core.plugins import KINDS, get_plugin_manager
+from lca_core.api.components import parameters
+from lca_core.api.errors import ConfigError, ConfigProblem, suggestion
+from lca_core.api.plugins import KINDS, get_plugin_manager
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

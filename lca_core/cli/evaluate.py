@@ -31,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-new-tokens", type=int, default=100, metavar="N")
     parser.add_argument("--min-new-tokens", type=int, default=3, metavar="N",
                         help="a newline ends a line only from this many generated tokens on")
-    parser.add_argument("--batch-size", type=int, default=8, metavar="N", help="lines of one file decoded together")
+    parser.add_argument("--batch-size", type=int, default=0, metavar="N",
+                        help="lines of one file decoded together (default 0: as many as free GPU memory allows, "
+                             "at most 64; 8 on the CPU)")
     parser.add_argument("--no-prefix-reuse", action="store_true",
                         help="run every line's whole prompt from scratch (slow; for comparison)")
     parser.add_argument("--out", type=Path, metavar="DIR", help="where eval.json, eval.png and predictions.jsonl go "
@@ -41,17 +43,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import attrs
 
-    from lca_core.components import resolved_params
+    from lca_core.api.components import resolved_params
+    from lca_core.api.errors import ConfigError, ConfigProblem
+    from lca_core.api.plugins import get_plugin_manager
     from lca_core.config.loader import config_to_dict
-    from lca_core.errors import ConfigError, ConfigProblem
     from lca_core.evaluation import report
     from lca_core.evaluation.checkpoints import default_checkpoint, resolve_checkpoint
     from lca_core.evaluation.runner import Settings
-    from lca_core.plugins import get_plugin_manager
 
     config = load(args)
     for flag in ("limit", "max_seq_len", "max_new_tokens", "batch_size", "min_new_tokens"):
-        if getattr(args, flag) < 0 or (flag in ("max_new_tokens", "batch_size") and getattr(args, flag) == 0):
+        if getattr(args, flag) < 0 or (flag == "max_new_tokens" and getattr(args, flag) == 0):
             raise ConfigError([ConfigProblem(f"--{flag.replace('_', '-')}", f"must be positive, got {getattr(args, flag)}")])
     max_seq_len = args.max_seq_len or int(config.preprocessor.params.get("max_seq_len", 16384))
     if max_seq_len <= args.max_new_tokens:
@@ -132,9 +134,9 @@ def _load(config, choice):
 
 def _composers(config, names: list[str], tokenizer) -> dict:
     """Build each composer: the run's [composer] table for its own name, defaults for the others."""
-    from lca_core.components import Runtime
+    from lca_core.api.components import Runtime
+    from lca_core.api.plugins import get_plugin_manager
     from lca_core.config.schema import ComponentConfig
-    from lca_core.plugins import get_plugin_manager
 
     manager = get_plugin_manager()
     runtime = Runtime(seed=config.run.seed, run_dir=config.run_dir, tokenizer=tokenizer, config=config)

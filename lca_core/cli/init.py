@@ -6,7 +6,7 @@ import argparse
 from importlib import resources
 from pathlib import Path
 
-from lca_core.errors import ConfigError, ConfigProblem, suggestion
+from lca_core.api.errors import ConfigError, ConfigProblem, suggestion
 
 
 def templates() -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from lca_core.plugins import KINDS, get_plugin_manager
+from lca_core.api.plugins import KINDS, get_plugin_manager
 
 _ALIASES = {plural: kind for kind, (_, plural) in KINDS.items()} | {kind: kind for kind in KINDS}
 

@@ -9,7 +9,7 @@ import sys
 import warnings
 
 from lca_core import __version__
-from lca_core.errors import LcaError
+from lca_core.api.errors import LcaError
 
 #: verb -> (module with add_arguments(parser) and run(args) -> int, one-line help)
 VERBS: dict[str, tuple[str, str]] = {

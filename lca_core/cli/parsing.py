@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Iterable, Sequence
 
-from lca_core.errors import suggestion
+from lca_core.api.errors import suggestion
 
 
 class Parser(argparse.ArgumentParser):

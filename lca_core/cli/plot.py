@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from lca_core.errors import RunError
+from lca_core.api.errors import RunError
 
 CATEGORIES = ("inproject", "infile", "committed", "commited", "common", "non_informative", "random", "other")
 _CATEGORY_CE = re.compile(rf"^({'|'.join(CATEGORIES)})_cross_entropy$")
@@ -68,7 +68,7 @@ def resolve_run_dir(path: Path) -> Path:
 def csv_paths(run_dir: Path) -> dict[str, Path]:
     """Where the run's metric CSVs are: as its resolved [logger] table says, else the defaults."""
     from lca_plugins.loggers.local import LocalLogger
-    from lca_core.components import parameters
+    from lca_core.api.components import parameters
 
     table: dict[str, Any] = {}
     resolved = run_dir / "configs" / "resolved.toml"

@@ -20,7 +20,7 @@ from cattrs.errors import (
     IterableValidationError,
 )
 
-from lca_core.errors import ConfigError, ConfigProblem, ParamError, join_path, suggestion
+from lca_core.api.errors import ConfigError, ConfigProblem, ParamError, join_path, suggestion
 
 _QUOTED_NAME = re.compile(r"^'([A-Za-z_][A-Za-z0-9_]*)'")
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "a boolean (true/false)"}

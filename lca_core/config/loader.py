@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lca_core.components import build_params, resolved_params
+from lca_core.api.components import build_params, resolved_params
 from lca_core.config.converter import structure, unstructure
 from lca_core.config.schema import (
     COMPONENT_TABLES,
@@ -16,7 +16,7 @@ from lca_core.config.schema import (
     ComponentConfig,
     RunConfig,
 )
-from lca_core.errors import ConfigError, ConfigProblem, suggestion
+from lca_core.api.errors import ConfigError, ConfigProblem, suggestion
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,7 +88,7 @@ def load_run_config(path: str | Path, overrides: list[str] | None = None, *, man
 def config_from_dict(
     data: dict[str, Any], overrides: list[str] | None = None, *, source: Path | None = None, manager=None
 ) -> RunConfig:
-    from lca_core.plugins import get_plugin_manager
+    from lca_core.api.plugins import get_plugin_manager
 
     source_name = str(source) if source is not None else None
     problems = apply_overrides(data, overrides or [])

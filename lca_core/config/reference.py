@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 
-from lca_core.components import parameters
+from lca_core.api.components import parameters
 from lca_core.config.schema import COMPONENT_TABLES, FIXED_TABLES, TABLE_ORDER
 
 HEADER = """\
@@ -46,7 +46,7 @@ def _table(cls) -> list[str]:
 
 
 def render_reference(manager=None) -> str:
-    from lca_core.plugins import get_plugin_manager
+    from lca_core.api.plugins import get_plugin_manager
 
     manager = manager or get_plugin_manager()
     out = [HEADER]

@@ -23,9 +23,9 @@ class ComponentConfig:
 
     def build(self, runtime=None, *, manager=None):
         """Instantiate the component and hand it the runtime objects."""
-        from lca_core.components import Runtime, build_params
-        from lca_core.errors import ConfigError
-        from lca_core.plugins import get_plugin_manager
+        from lca_core.api.components import Runtime, build_params
+        from lca_core.api.errors import ConfigError
+        from lca_core.api.plugins import get_plugin_manager
 
         manager = manager or get_plugin_manager()
         cls = manager.registry(self.kind).load(self.name, path=f"{self.kind}.name")

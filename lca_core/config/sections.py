@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import attrs
 
-from lca_core.components import param
+from lca_core.api.components import param
 
 
 @attrs.define(kw_only=True)

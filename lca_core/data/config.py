@@ -6,7 +6,7 @@ from typing import Literal
 
 import attrs
 
-from lca_core.components import param
+from lca_core.api.components import param
 
 
 @attrs.define(kw_only=True)

@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from lca_core.errors import RunError
+from lca_core.api.errors import RunError
 
 #: importable packages used when installed, in this order (lca-pipeline's own dependencies come first)
 PACKAGES = ("attr", "cattrs", "pluggy", "tqdm", "click", "packaging", "jinja2", "idna")

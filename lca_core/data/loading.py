@@ -15,13 +15,10 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 from pathlib import Path
-from urllib.parse import urlparse
 
-from lca_core.errors import ConfigError, ConfigProblem, RunError, suggestion
+from lca_core.api.errors import ConfigError, ConfigProblem, RunError, suggestion
 
 LCA_BENCHMARK = "JetBrains-Research/lca-project-level-code-completion"
 LCA_BENCHMARK_CONFIGS = ("small_context", "medium_context", "large_context", "huge_context")
@@ -30,8 +27,6 @@ LCA_TRAIN = "JetBrains-Research/lca-codegen-train"
 LOCAL_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
 SAVE_TO_DISK_MARKERS = ("state.json", "dataset_dict.json")
 HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-#: seconds to wait for the hub's TCP handshake before treating it as unreachable
-HUB_TIMEOUT = 3.0
 
 
 def load_datapoints(config, *, path: str | None = None, key: str = "data.path"):
@@ -139,36 +134,6 @@ def load_local(path: Path, key: str, data=None):
         raise RunError(f"{key}: cannot read '{path}' as a dataset: {type(exc).__name__}: {exc}") from None
 
 
-def _hub_host() -> tuple[str, int]:
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    return url.hostname or "huggingface.co", url.port or (443 if url.scheme != "http" else 80)
-
-
-def hub_offline_reason() -> str:
-    """Why the hub must not be contacted ('' when it may be): an offline switch, or no route to it."""
-    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
-        if os.environ.get(var, "").lower() in ("1", "true", "yes", "on"):
-            return f"{var}={os.environ[var]} is set"
-    host, port = _hub_host()
-    try:
-        socket.create_connection((host, port), timeout=HUB_TIMEOUT).close()
-    except OSError as exc:
-        return f"{host}:{port} cannot be reached ({exc.strerror or exc})"
-    return ""
-
-
-def _go_offline() -> None:
-    """Switch `datasets` and `huggingface_hub` to cache-only, so nothing retries an unreachable hub."""
-    import datasets.config
-    import huggingface_hub.constants
-
-    os.environ["HF_HUB_OFFLINE"] = os.environ["HF_DATASETS_OFFLINE"] = "1"  # for worker processes
-    datasets.config.HF_HUB_OFFLINE = True
-    if hasattr(datasets.config, "HF_DATASETS_OFFLINE"):
-        datasets.config.HF_DATASETS_OFFLINE = True
-    huggingface_hub.constants.HF_HUB_OFFLINE = True
-
-
 def hub_arguments(name: str, data) -> dict:
     """`load_dataset` keyword arguments for a hub dataset, with the LCA datasets' defaults checked."""
     config_name, data_dir, split = data.name, data.data_dir, data.split
@@ -189,11 +154,11 @@ def hub_arguments(name: str, data) -> dict:
 def load_hub(name: str, data, key: str = "data.path"):
     """A hub dataset; with the hub off or unreachable only the local cache is read, and a miss fails fast."""
     kwargs = hub_arguments(name, data)
-    reason = hub_offline_reason()
     import datasets
 
-    if reason:
-        _go_offline()
+    from lca_core.hub import check_hub
+
+    reason = check_hub()
     try:
         return datasets.load_dataset(**kwargs)
     except Exception as exc:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from lca_core.api.errors import ConfigError, ConfigProblem
 from lca_core.data.loading import load_datapoints
 from lca_core.data.split import train_test_split
-from lca_core.errors import ConfigError, ConfigProblem
 
 
 def prepare_datasets(config):

@@ -25,8 +25,8 @@ from typing import Any
 
 import attrs
 
+from lca_core.api.errors import RunError
 from lca_core.data.schema import CATEGORIES, FIELDS, RAW_CATEGORIES
-from lca_core.errors import RunError
 
 #: how many problems a failure message lists before "... and N more"
 SHOWN_PROBLEMS = 20

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from lca_core.errors import RunError
+from lca_core.api.errors import RunError
 
 
 @attrs.frozen

@@ -6,10 +6,14 @@ context followed by the completion file up to that line; greedy decoding of at m
 tokens have been generated (a newline before that cannot end the line); the prediction is the first
 line of the generated text after leading newlines are dropped.
 
-Every line of a file shares the composed context, so with ``prefix_reuse`` the context is run once,
-its KV cache kept, and each line only prefills its own file prefix on top of it — several lines at a
-time, left-padded inside the new segment. Without ``prefix_reuse`` each line runs its whole prompt
-from scratch (the baseline the benchmark compares against). Both modes see exactly the same token ids.
+Every prompt of a file is a prefix of the file's longest prompt (context + the file up to its last
+scored line), except for a few tokens at its end where the tokenizer merges across the cut
+differently. So with ``prefix_reuse`` the longest prompt is run once and its KV cache kept as one
+copy; each line prefills only the tokens where its own prompt differs (usually one or two), and
+all lines of a batch decode together, each attending to its part of the shared cache plus its own
+tokens (`shared_prefix`). On CUDA the decode step is a captured CUDA graph. Without
+``prefix_reuse`` each line runs its whole prompt from scratch (the baseline the benchmark compares
+against). Both modes see exactly the same token ids.
 """
 
 from __future__ import annotations
@@ -23,6 +27,21 @@ from lca_core.models.vocabulary import newline_token_mask
 
 #: the reference pre-truncates the context by characters before tokenizing (tokenizers do not stop at max_length)
 CHARS_PER_TOKEN_BOUND = 6
+#: automatic batch size: at most this many lines at once, using at most this share of free GPU memory
+MAX_AUTO_BATCH = 64
+AUTO_BATCH_MEMORY_SHARE = 0.5
+CPU_AUTO_BATCH = 8
+#: tokens a row usually prefills itself (where its prompt leaves the shared one); more are allowed
+OWN_TOKENS = 8
+
+
+def common_prefix_length(a: list[int], b: list[int]) -> int:
+    """How many leading items ``a`` and ``b`` share."""
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
 
 
 def tail(items: list[int], n: int) -> list[int]:
@@ -60,11 +79,16 @@ class LineCompleter:
     max_seq_len: int = 16384
     max_new_tokens: int = 100
     min_new_tokens: int = 3
-    batch_size: int = 8
+    #: lines decoded together; 0 = as many as fit in free GPU memory (at most MAX_AUTO_BATCH; 8 on the CPU)
+    batch_size: int = 0
     prefix_reuse: bool = True
+    #: capture the decode step as a CUDA graph (CUDA only)
+    cuda_graphs: bool = True
     _newline: Any = attrs.field(default=None, init=False, repr=False)
     _device: Any = attrs.field(default=None, init=False, repr=False)
     _cache_kw: str = attrs.field(default="cache", init=False, repr=False)
+    _shared: Any = attrs.field(default=None, init=False, repr=False)
+    _steppers: dict = attrs.field(factory=dict, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         import inspect
@@ -106,20 +130,116 @@ class LineCompleter:
         """The predicted line after each ``ctx + prefix`` (token ids that already fit the window)."""
         import torch
 
-        predictions: list[str] = []
         with torch.inference_mode():
             if not self.prefix_reuse:
+                predictions: list[str] = []
                 for prefix in prefixes:
                     predictions += self._generate([ctx + prefix], None)
                 return predictions
-            # The last context token starts every row, so no row of a batch is empty.
-            cached, lead = ctx[:-1], ctx[-1:]
-            kv = self._prefill(cached) if cached else None
-            step = self.batch_size if kv is not None else 1  # no cache: rows of pads only would attend nothing
-            for start in range(0, len(prefixes), step):
-                rows = [lead + p for p in prefixes[start:start + step]]
-                predictions += self._generate(rows, kv)
+            return self._complete_shared([ctx + prefix for prefix in prefixes])
+
+    # --- one shared prefix per file ---------------------------------------------------------------
+
+    def _complete_shared(self, prompts: list[list[int]]) -> list[str]:
+        predictions = [""] * len(prompts)  # an empty prompt has nothing to condition on
+        live = [i for i, prompt in enumerate(prompts) if prompt]
+        if not live:
+            return predictions
+        full = max((prompts[i] for i in live), key=len)
+        # Each row sees the shared cache up to where its prompt leaves the longest one, and keeps at
+        # least its last token as its own, so that its first prediction comes from its own forward.
+        seen = [min(common_prefix_length(prompts[i], full), len(prompts[i]) - 1) for i in live]
+        shared = self._shared_kv()
+        shared_length = shared.load(self._prefill(full[:-1])) if len(full) > 1 else 0
+        assert max(seen) <= shared_length
+        step = self._batch_rows(len(live))
+        for start in range(0, len(live), step):
+            rows = live[start:start + step]
+            row_seen = seen[start:start + step]
+            texts = self._decode_rows([prompts[i][k:] for i, k in zip(rows, row_seen)], row_seen)
+            for i, text in zip(rows, texts):
+                predictions[i] = text
         return predictions
+
+    def _shared_kv(self) -> Any:
+        from lca_core.evaluation.shared_prefix import SharedKV
+
+        if self._shared is None:
+            self._shared = SharedKV(self.model, self.max_seq_len)
+        return self._shared
+
+    def _batch_rows(self, lines: int) -> int:
+        """Rows decoded together: ``batch_size``, or what free GPU memory allows (at most the lines there are)."""
+        if self.batch_size:
+            return self.batch_size
+        if self._device.type != "cuda":
+            return min(lines, CPU_AUTO_BATCH)
+        import torch
+
+        from lca_core.evaluation.shared_prefix import RowBuffers
+
+        free, _ = torch.cuda.mem_get_info(self._device)
+        per_row = RowBuffers.bytes_per_row(self.model, OWN_TOKENS + self.max_new_tokens, self.max_seq_len)
+        fits = max(1, int(AUTO_BATCH_MEMORY_SHARE * free // per_row))
+        return max(1, min(lines, fits, MAX_AUTO_BATCH))
+
+    def _stepper(self, rows: int, slots: int) -> Any:
+        """Row buffers and a decode step for ``rows`` × ``slots`` (rounded up, so a few shapes serve all files)."""
+        from lca_core.evaluation.shared_prefix import DecodeGraph, RowBuffers
+
+        rows = 1 << (rows - 1).bit_length()
+        slots = max(slots, OWN_TOKENS + self.max_new_tokens)
+        key = (rows, slots)
+        if key not in self._steppers:
+            buffers = RowBuffers(self.model, rows, slots, self._shared)
+            self._steppers[key] = DecodeGraph(self.model, buffers)
+        return self._steppers[key]
+
+    def _decode_rows(self, own: list[list[int]], seen: list[int]) -> list[str]:
+        """Greedy decoding of rows that see ``seen[b]`` shared positions and then their ``own[b]`` tokens."""
+        import torch
+
+        from lca_core.evaluation.shared_prefix import ATTENTION_NAME, attention_implementation
+
+        width = max(len(o) for o in own)
+        stepper = self._stepper(len(own), width + self.max_new_tokens)
+        buffers = stepper.rows
+        batch, real = buffers.rows, len(own)
+        own = own + [own[0]] * (batch - len(own))  # padding rows repeat row 0; their results are dropped
+        seen = seen + [seen[0]] * (batch - len(seen))
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        ids = torch.tensor([o + [pad] * (width - len(o)) for o in own], device=self._device)
+        lengths = torch.tensor([len(o) for o in own], device=self._device)
+        base = torch.tensor(seen, device=self._device)
+        buffers.shared_len.copy_(base)
+        slots = torch.arange(width, device=self._device).expand(batch, -1)
+        with attention_implementation(self.model, ATTENTION_NAME):
+            buffers.query_slot = slots
+            logits = self.model(input_ids=ids, position_ids=base[:, None] + slots, use_cache=False,
+                                lca_rows=buffers).logits
+            logits = logits[torch.arange(batch, device=self._device), lengths - 1]
+            if self.cuda_graphs and self._device.type == "cuda" and stepper.graph is None:
+                stepper.capture()
+            slot = lengths[:, None]
+            eos = self.tokenizer.eos_token_id
+            done = torch.zeros(batch, dtype=torch.bool, device=self._device)
+            steps, alive = [], []
+            for step in range(self.max_new_tokens):
+                token = logits.argmax(-1)
+                steps.append(token)
+                alive.append(~done)
+                stop = self._newline[token] if step + 1 >= self.min_new_tokens else torch.zeros_like(done)
+                if eos is not None:
+                    stop = stop | (token == eos)
+                done = done | stop
+                if step + 1 == self.max_new_tokens or bool(done.all()):
+                    break
+                logits = stepper.step(token[:, None], base[:, None] + slot, slot)
+                slot = slot + 1
+        tokens = torch.stack(steps, 1).cpu()
+        keep = torch.stack(alive, 1).cpu()
+        return [first_line(self.tokenizer.decode(tokens[b][keep[b]].tolist(), skip_special_tokens=True))
+                for b in range(real)]
 
     def _prefill(self, ids: list[int]) -> list[tuple[Any, Any]]:
         """Run the shared context once; its per-layer keys and values (batch 1)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from lca_core.errors import RunError
+from lca_core.api.errors import RunError
 from lca_core.evaluation.metrics import LineScore, score_line
 
 #: the categories papers report (LCA leaderboard, lca-solvers' evaluation script)
@@ -25,7 +25,7 @@ class Settings:
     max_seq_len: int = 16384
     max_new_tokens: int = 100
     min_new_tokens: int = 3
-    batch_size: int = 8
+    batch_size: int = 0  # 0: chosen from free GPU memory (LineCompleter)
     prefix_reuse: bool = True
 
 

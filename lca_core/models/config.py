@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import attrs
 
-from lca_core.components import param
+from lca_core.api.components import param
 
 
 @attrs.define(kw_only=True)
@@ -36,4 +36,8 @@ class ModelSection:
     compile: Literal["auto"] | bool = param("auto", doc="auto: compile each decoder layer on CUDA, nothing on CPU.")
     device: str = param("auto", doc="auto: a free GPU, else CPU; or 'cpu', 'cuda', 'cuda:1'.")
     gradient_checkpointing: bool = param(False, doc="Recompute activations in the backward pass to save memory.")
+    checkpoint_mlp: bool = param(
+        False, doc="Recompute only each decoder layer's MLP in the backward pass instead of saving its wide "
+        "intermediates: most of the memory of full checkpointing at a fraction of its cost (docs/training.md)."
+    )
     trust_remote_code: bool = param(False, doc="Allow code from the model repository to run (off unless you trust it).")

@@ -8,11 +8,7 @@ from typing import Any
 
 import attrs
 
-from lca_core.errors import ConfigError, ConfigProblem
-
-#: A GPU counts as free when at most this fraction of its memory is in use (the original's rule).
-FREE_GPU_USED_FRACTION = 0.001
-
+from lca_core.api.errors import ConfigError, ConfigProblem
 
 @attrs.frozen
 class Hardware:
@@ -40,19 +36,109 @@ class Hardware:
         return [f"{key:<22} {value}" for key, value in self.reasons.items()]
 
 
+@attrs.frozen
+class GpuInfo:
+    """What ``device = "auto"`` knows of one visible GPU (index as torch numbers it)."""
+
+    index: int
+    name: str
+    free_bytes: int
+    total_bytes: int
+    #: PIDs of compute processes on this GPU other than this one (None: unknown, no NVML)
+    other_processes: tuple[int, ...] | None = None
+
+
+def _nvml_processes(uuids: list[str]) -> list[tuple[tuple[int, ...], int, int] | None]:
+    """(other PIDs, free, total) per GPU UUID from NVML, which creates no CUDA context; None where unavailable."""
+    try:
+        import pynvml  # nvidia-ml-py, a dependency of torch's CUDA builds
+    except ImportError:
+        return [None] * len(uuids)
+    try:
+        pynvml.nvmlInit()
+    except Exception:  # noqa: BLE001 - no driver library: fall back to CUDA's own figures
+        return [None] * len(uuids)
+    found: list[tuple[tuple[int, ...], int, int] | None] = []
+    me = os.getpid()
+    for uuid in uuids:
+        try:
+            handle = pynvml.nvmlDeviceGetHandleByUUID(uuid)
+            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+            procs = pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
+            others = tuple(sorted(p.pid for p in procs if p.pid != me))
+            found.append((others, int(memory.free), int(memory.total)))
+        except Exception:  # noqa: BLE001 - MIG slices, old drivers: no answer for this GPU
+            found.append(None)
+    return found
+
+
+def gpu_inventory() -> list[GpuInfo]:
+    """The visible GPUs with free memory and the other processes on each (NVML when it answers).
+
+    NVML is asked first because ``torch.cuda.mem_get_info`` creates a CUDA context on the GPU it
+    measures (hundreds of MB), which made an idle GPU look busy to the old rule.
+    """
+    import torch
+
+    count = torch.cuda.device_count()
+    uuids = []
+    for index in range(count):
+        uuid = str(getattr(torch.cuda.get_device_properties(index), "uuid", ""))
+        uuids.append(uuid if uuid.startswith("GPU-") else f"GPU-{uuid}" if uuid else "")
+    nvml = _nvml_processes(uuids) if all(uuids) else [None] * count
+    inventory = []
+    for index, answer in enumerate(nvml):
+        name = torch.cuda.get_device_name(index)
+        if answer is None:
+            free, total = torch.cuda.mem_get_info(index)
+            inventory.append(GpuInfo(index, name, int(free), int(total), None))
+        else:
+            others, free, total = answer
+            inventory.append(GpuInfo(index, name, free, total, others))
+    return inventory
+
+
+def pick_gpu(inventory: list[GpuInfo], local_rank: str | None = None) -> tuple[str | None, str]:
+    """(device, why) for ``device = "auto"``; device None means no GPU should be used.
+
+    - under torchrun each process owns the GPU of its ``LOCAL_RANK``;
+    - a single visible GPU is used (whatever this process's own context holds on it);
+    - among several, the one with the most free memory that no other process holds; when every GPU
+      is held by another process, the one with the most free memory if at least half of it is free.
+    """
+    if local_rank is not None:
+        return f"cuda:{int(local_rank)}", f"LOCAL_RANK={local_rank} (one GPU per process under torchrun)"
+    if not inventory:
+        return None, "no CUDA GPU visible"
+
+    def label(gpu: GpuInfo) -> str:
+        return f"GPU {gpu.index} ({gpu.name}, {gpu.free_bytes / 2**30:.0f} of {gpu.total_bytes / 2**30:.0f} GiB free)"
+
+    if len(inventory) == 1:
+        return "cuda:0", f"{label(inventory[0])} is the only visible GPU"
+    unheld = [g for g in inventory if g.other_processes == ()]
+    unknown = [g for g in inventory if g.other_processes is None]
+    if unheld:
+        best = max(unheld, key=lambda g: (g.free_bytes, -g.index))
+        return f"cuda:{best.index}", f"{label(best)} has the most free memory of the {len(unheld)} GPUs no other process uses"
+    if unknown:  # no process list (no NVML): free memory decides
+        best = max(unknown, key=lambda g: (g.free_bytes, -g.index))
+        return f"cuda:{best.index}", f"{label(best)} has the most free memory (no process list without NVML)"
+    best = max(inventory, key=lambda g: (g.free_bytes, -g.index))
+    if best.free_bytes >= best.total_bytes / 2:
+        return f"cuda:{best.index}", (f"every GPU is used by another process; {label(best)} has the most free memory "
+                                      "(set model.device to choose)")
+    return None, (f"all {len(inventory)} GPUs are used by other processes and none has half its memory free "
+                  "(set model.device = \"cuda:N\" to use one anyway)")
+
+
 def _free_gpu() -> tuple[str | None, str]:
     import torch
 
+    local_rank = os.environ.get("LOCAL_RANK")
     if not torch.cuda.is_available():
         return None, "no CUDA GPU visible"
-    local_rank = os.environ.get("LOCAL_RANK")
-    if local_rank is not None:  # under torchrun each process owns one GPU
-        return f"cuda:{int(local_rank)}", f"LOCAL_RANK={local_rank} (one GPU per process)"
-    for index in range(torch.cuda.device_count()):
-        free, total = torch.cuda.mem_get_info(index)
-        if (total - free) / total <= FREE_GPU_USED_FRACTION:
-            return f"cuda:{index}", f"GPU {index} ({torch.cuda.get_device_name(index)}) is the first one with no memory in use"
-    return None, f"all {torch.cuda.device_count()} GPUs already have memory in use"
+    return pick_gpu(gpu_inventory() if local_rank is None else [], local_rank)
 
 
 def choose_hardware(model: Any) -> Hardware:

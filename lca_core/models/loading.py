@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lca_core.errors import ConfigError, ConfigProblem, RunError
-from lca_core.models.compile import compile_decoder_layers
+from lca_core.api.errors import ConfigError, ConfigProblem, RunError
+from lca_core.models.compile import checkpoint_mlps, compile_decoder_layers
 from lca_core.models.hardware import Hardware, choose_hardware
 
 __all__ = ["Hardware", "choose_hardware", "load_tokenizer", "load_model", "resolve_source", "count_parameters"]
@@ -19,10 +19,6 @@ LOCAL_BPE = "local-bpe"
 DEFAULT_LOCAL_VOCAB = 2048
 #: enough text for a small BPE; more only slows its training down
 LOCAL_BPE_MAX_CHARS = 8_000_000
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
 
 
 def resolve_source(config: Any, value: str, *, key: str, gguf_file: str = "") -> tuple[str, str]:
@@ -37,6 +33,11 @@ def resolve_source(config: Any, value: str, *, key: str, gguf_file: str = "") ->
     else:
         folder = config.resolve_path(value) if not _looks_like_hub_name(config, value) else None
         if folder is None:
+            # A hub name: decide once whether the hub can be used, so that an unreachable one fails in
+            # seconds from the local cache instead of a minute of retries in huggingface_hub.
+            from lca_core.hub import check_hub
+
+            check_hub()
             return value, gguf_file
         if folder.is_file() and folder.suffix == ".gguf":
             return str(folder.parent), folder.name
@@ -60,9 +61,13 @@ def _looks_like_hub_name(config: Any, value: str) -> bool:
 
 
 def _hub_error(what: str, name: str, key: str, exc: Exception) -> RunError:
-    if _offline():
-        hint = (f"the hub is offline (HF_HUB_OFFLINE=1) and '{name}' is not in the local Hugging Face cache; "
-                f"download it on a connected machine, or point {key} at a local directory")
+    from lca_core.hub import hub_offline_reason
+
+    reason = hub_offline_reason()
+    if reason:
+        hint = (f"the hub is offline ({reason}) and '{name}' is not in the local Hugging Face cache; "
+                f"download it once with network access (e.g. `hf download {name}`), or point {key} at a local "
+                "directory")
     else:
         hint = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; check the name, the network, " \
                f"or point {key} at a local directory"
@@ -207,8 +212,12 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
     model.to(hardware.device)
     if hardware.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    elif getattr(model_section, "checkpoint_mlp", False):
+        checkpoint_mlps(model)
     if hardware.compile:
-        compile_decoder_layers(model)
+        # packed rows vary in length: one graph with a symbolic length instead of a recompile per length
+        trainer = getattr(config, "trainer", None)
+        compile_decoder_layers(model, dynamic=None if getattr(trainer, "packing", False) else False)
     return model
 
 

@@ -6,7 +6,7 @@ import random
 import warnings
 from typing import Any
 
-from lca_core.components import Runtime
+from lca_core.api.components import Runtime
 from lca_core.config.schema import ComponentConfig
 from lca_core.training.checkpoint import CheckpointManager
 
@@ -39,8 +39,8 @@ def checkpoint_manager(config: Any) -> CheckpointManager:
 
 def build_data(config: Any, tokenizer: Any, *, rank: int = 0, world_size: int = 1) -> tuple[Any, Any, Runtime]:
     """(train, valid | None, runtime): datasets with the composer + preprocessor transform set."""
+    from lca_core.composing.pipeline import make_transform
     from lca_core.data.prepare import prepare_datasets
-    from lca_core.pipeline import make_transform
 
     runtime = Runtime(seed=config.run.seed, run_dir=config.run_dir, tokenizer=tokenizer, config=config, rank=rank,
                       world_size=world_size)
@@ -57,10 +57,11 @@ def build_data(config: Any, tokenizer: Any, *, rank: int = 0, world_size: int = 
 def build_trainer(config: Any, *, progress: Any = True) -> Any:
     """Everything the run file describes, wired together and resumed where init_from says; ``progress`` is a
     `ProgressSettings` (or a bool: a bar on a terminal or not)."""
+    from lca_core.api.plugins import get_plugin_manager
     from lca_core.models.loading import choose_hardware, load_model, load_tokenizer
-    from lca_core.plugins import get_plugin_manager
     from lca_core.training.distributed import init_distributed, main_first
-    from lca_core.training.trainer import Trainer, load_resume
+    from lca_core.training.resume import load_resume
+    from lca_core.training.trainer import Trainer
 
     quiet_libraries()
     seed_everything(config.run.seed)

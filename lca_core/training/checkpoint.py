@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from lca_core.errors import ConfigError, ConfigProblem, RunError
+from lca_core.api.errors import ConfigError, ConfigProblem, RunError
 
 _NAME = re.compile(r"^\d{4,}$")
 MODEL_DIR = "model"

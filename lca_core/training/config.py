@@ -6,7 +6,7 @@ from typing import Literal
 
 import attrs
 
-from lca_core.components import param
+from lca_core.api.components import param
 
 
 @attrs.define(kw_only=True)
@@ -45,6 +45,11 @@ class TrainerSection:
     loss_impl: Literal["auto", "chunked", "liger", "full"] = param(
         "auto", doc="Cross-entropy without full-vocabulary logits: chunked (PyTorch, gradients fused into the "
         "forward pass), liger (Liger-Kernel, CUDA), full (plain logits). auto: chunked; docs/performance.md says why."
+    )
+    packing: bool = param(
+        False, doc="Pack each micro-batch's samples end to end into one sequence (attention never crosses a sample, "
+        "positions restart) instead of computing on padding; needs [preprocessor] padding = true (short samples). "
+        "Choose micro_batch_size so that a micro-batch holds about the tokens you want per forward."
     )
 
 

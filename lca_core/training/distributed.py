@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import attrs
 
-from lca_core.errors import ConfigError, ConfigProblem
+from lca_core.api.errors import ConfigError, ConfigProblem
 
 STRATEGIES = ("auto", "ddp", "fsdp")
 #: share of one GPU's memory that weights, gradients and optimizer state may take before auto picks FSDP;

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from lca_core.errors import RunError
+from lca_core.api.errors import RunError
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: at most this many datapoint ids are named in a message
@@ -150,7 +150,7 @@ _FILE_LINE = re.compile(r'File "([^"]+)", line \d+')
 
 def _component_files() -> list[tuple[str, Any]]:
     """(file or package folder, registry entry) of every component loaded in this process."""
-    from lca_core.plugins import get_plugin_manager
+    from lca_core.api.plugins import get_plugin_manager
 
     found = []
     for registry in get_plugin_manager().registries.values():

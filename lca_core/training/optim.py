@@ -1,4 +1,4 @@
-"""AdamW as the original builds it: weight decay only on ≥2-D parameters, fused kernels where available."""
+"""AdamW as the original builds it (weight decay only on ≥2-D parameters, fused kernels where available) and the gradient scaler."""
 
 from __future__ import annotations
 
@@ -24,3 +24,14 @@ def build_optimizer(model: Any, trainer: Any) -> Any:
 def set_learning_rate(optimizer: Any, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
+
+
+def build_grad_scaler(device_type: str, enabled: bool, *, sharded: bool) -> Any:
+    """The fp16 gradient scaler (a no-op unless ``enabled``); under FSDP one that checks every rank's shards."""
+    import torch
+
+    if sharded and enabled:
+        from torch.distributed.fsdp.sharded_grad_scaler import ShardedGradScaler
+
+        return ShardedGradScaler(device_type)
+    return torch.amp.GradScaler(device_type, enabled=enabled)

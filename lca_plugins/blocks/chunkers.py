@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from lca_core.blocks import ChunkerBlock
-from lca_core.composers import Chunk, File
+from lca_core.composing.blocks import ChunkerBlock
+from lca_core.composing.composers import Chunk, File
 from lca_plugins.composers.python_source import code_segments
 
 

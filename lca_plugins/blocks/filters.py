@@ -6,10 +6,10 @@ import random
 
 import attrs
 
-from lca_core.blocks import FileFilterBlock
-from lca_core.components import Runtime, param
-from lca_core.composers import File, datapoint_seed
-from lca_core.errors import ParamError, RunError
+from lca_core.api.components import Runtime, param
+from lca_core.api.errors import ParamError, RunError
+from lca_core.composing.blocks import FileFilterBlock
+from lca_core.composing.composers import File, datapoint_seed
 from lca_plugins.composers.features import has_extension
 
 

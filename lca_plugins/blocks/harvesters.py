@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import attrs
 
-from lca_core.blocks import HarvesterBlock
-from lca_core.components import param
-from lca_core.composers import Chunk, check_template
+from lca_core.api.components import param
+from lca_core.composing.blocks import HarvesterBlock
+from lca_core.composing.composers import Chunk, check_template
 
 
 @attrs.define(kw_only=True)

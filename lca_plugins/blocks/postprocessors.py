@@ -6,10 +6,10 @@ import random
 
 import attrs
 
-from lca_core.blocks import ContextPostprocessorBlock
-from lca_core.components import param
-from lca_core.composers import datapoint_seed
-from lca_core.errors import ParamError
+from lca_core.api.components import param
+from lca_core.api.errors import ParamError
+from lca_core.composing.blocks import ContextPostprocessorBlock
+from lca_core.composing.composers import datapoint_seed
 
 
 @attrs.define(kw_only=True)

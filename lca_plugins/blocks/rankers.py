@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import attrs
 
-from lca_core.blocks import RankerBlock
-from lca_core.components import param
-from lca_core.composers import Chunk, datapoint_seed
+from lca_core.api.components import param
+from lca_core.composing.blocks import RankerBlock
+from lca_core.composing.composers import Chunk, datapoint_seed
 from lca_plugins.composers.features import completion_prefix, iou, line_set, path_distance
 from lca_plugins.composers.python_source import count_calls
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import attrs
 
-from lca_core.blocks import SorterBlock
-from lca_core.composers import Chunk
+from lca_core.composing.blocks import SorterBlock
+from lca_core.composing.composers import Chunk
 
 
 @attrs.define(kw_only=True)

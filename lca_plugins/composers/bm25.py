@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import attrs
 
-from lca_core.components import param
-from lca_core.composers import Chunk, RankingComposer
-from lca_core.errors import ParamError
+from lca_core.api.components import param
+from lca_core.api.errors import ParamError
+from lca_core.composing.composers import Chunk, RankingComposer
 from lca_plugins.composers.features import (
     code_tokens,
     completion_prefix,

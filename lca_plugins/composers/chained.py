@@ -6,10 +6,10 @@ from typing import Any
 
 import attrs
 
-from lca_core.blocks import BlockBase, HarvesterBlock, order_problem, run_chain
-from lca_core.components import Runtime, build_params, param, parameters, resolved_params
-from lca_core.composers import ComposerBase, snapshot_files
-from lca_core.errors import ConfigError, ConfigProblem, LcaError, join_path
+from lca_core.api.components import Runtime, build_params, param, parameters, resolved_params
+from lca_core.api.errors import ConfigError, ConfigProblem, LcaError, join_path
+from lca_core.composing.blocks import BlockBase, HarvesterBlock, order_problem, run_chain
+from lca_core.composing.composers import ComposerBase, snapshot_files
 
 #: The newest original's ``standard`` chain: exactly what ``path_distance`` composes.
 STANDARD_CHAIN = (
@@ -28,7 +28,7 @@ def build_blocks(tables: list[Any], inherited: dict[str, Any], *, manager=None) 
 
     Raises one `ConfigError` listing every problem, with paths like ``blocks[2].name``.
     """
-    from lca_core.plugins import get_plugin_manager
+    from lca_core.api.plugins import get_plugin_manager
 
     registry = (manager or get_plugin_manager()).registry("block")
     problems: list[ConfigProblem] = []

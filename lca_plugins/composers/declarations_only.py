@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from lca_core.composers import Chunk
+from lca_core.composing.composers import Chunk
 from lca_plugins.composers.path_distance import PathDistanceComposer
 from lca_plugins.composers.python_source import declarations
 

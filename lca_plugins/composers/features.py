@@ -11,7 +11,7 @@ import keyword
 import re
 from collections.abc import Sequence
 
-from lca_core.composers import normalize_path
+from lca_core.composing.composers import normalize_path
 
 
 def path_distance(path_from: str, path_to: str) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from lca_core.components import param
-from lca_core.composers import ComposerBase
+from lca_core.api.components import param
+from lca_core.composing.composers import ComposerBase
 
 
 @attrs.define(kw_only=True)

@@ -6,9 +6,9 @@ import random
 
 import attrs
 
-from lca_core.components import param
-from lca_core.composers import Chunk, datapoint_seed
-from lca_core.errors import ParamError
+from lca_core.api.components import param
+from lca_core.api.errors import ParamError
+from lca_core.composing.composers import Chunk, datapoint_seed
 from lca_plugins.composers.path_distance import PathDistanceComposer
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from lca_core.composers import Chunk, RankingComposer
+from lca_core.composing.composers import Chunk, RankingComposer
 from lca_plugins.composers.features import path_distance
 from lca_plugins.composers.python_source import imported_modules, is_imported
 

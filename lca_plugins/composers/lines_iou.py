@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import attrs
 
-from lca_core.components import param
-from lca_core.composers import Chunk, RankingComposer
+from lca_core.api.components import param
+from lca_core.composing.composers import Chunk, RankingComposer
 from lca_plugins.composers.features import (
     completion_prefix,
     has_extension,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from lca_core.composers import GrainedComposer
+from lca_core.composing.composers import GrainedComposer
 
 
 @attrs.define(kw_only=True)

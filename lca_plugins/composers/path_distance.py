@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from lca_core.composers import Chunk, RankingComposer
+from lca_core.composing.composers import Chunk, RankingComposer
 from lca_plugins.composers.features import path_distance
 
 

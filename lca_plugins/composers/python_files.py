@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from lca_core.components import param
-from lca_core.composers import Chunk
+from lca_core.api.components import param
+from lca_core.composing.composers import Chunk
 from lca_plugins.composers.features import has_extension
 from lca_plugins.composers.path_distance import PathDistanceComposer
 

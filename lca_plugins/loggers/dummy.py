@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from lca_core.loggers import LoggerBase
+from lca_core.api.loggers import LoggerBase
 
 
 @attrs.define(kw_only=True)

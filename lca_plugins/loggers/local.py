@@ -18,9 +18,9 @@ from typing import Any
 
 import attrs
 
-from lca_core.components import Runtime, param
-from lca_core.errors import ParamError, RunError
-from lca_core.loggers import LoggerBase, Split
+from lca_core.api.components import Runtime, param
+from lca_core.api.errors import ParamError, RunError
+from lca_core.api.loggers import LoggerBase, Split
 from lca_plugins.loggers.files import MessageLog, MetricTable
 from lca_plugins.loggers.redact import redact, secret_values
 

@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 import attrs
 
-from lca_core.components import Runtime, param
-from lca_core.errors import RunError
-from lca_core.loggers import Split
+from lca_core.api.components import Runtime, param
+from lca_core.api.errors import RunError
+from lca_core.api.loggers import Split
 from lca_plugins.loggers.local import LocalLogger
 from lca_plugins.loggers.redact import redact
 

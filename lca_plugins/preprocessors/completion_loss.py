@@ -7,8 +7,8 @@ from typing import Any
 
 import attrs
 
-from lca_core.components import Runtime, param
-from lca_core.preprocessing import SampleLayout, check_context_tokens, check_ratio, context_budget
+from lca_core.api.components import Runtime, param
+from lca_core.composing.preprocessing import SampleLayout, check_context_tokens, check_ratio, context_budget
 from lca_plugins.preprocessors.segmented import SegmentedPreprocessor
 
 SEP_TOKEN = "<|SEP|>"

@@ -7,8 +7,8 @@ from typing import Any
 
 import attrs
 
-from lca_core.components import param
-from lca_core.preprocessing import SampleLayout, check_ratio
+from lca_core.api.components import param
+from lca_core.composing.preprocessing import SampleLayout, check_ratio
 from lca_plugins.preprocessors.completion_loss import completion_loss_layouts
 from lca_plugins.preprocessors.segmented import SegmentedPreprocessor
 

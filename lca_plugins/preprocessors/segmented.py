@@ -7,10 +7,10 @@ from typing import Any
 
 import attrs
 
-from lca_core.components import param
-from lca_core.errors import ParamError, RunError
-from lca_core.pretruncation import Piece, SegmentTokenizer
-from lca_core.preprocessing import PreprocessorBase, SampleLayout, Span, tail_count, token_categories
+from lca_core.api.components import param
+from lca_core.api.errors import ParamError, RunError
+from lca_core.composing.preprocessing import PreprocessorBase, SampleLayout, Span, tail_count, token_categories
+from lca_core.composing.pretruncation import Piece, SegmentTokenizer
 
 
 @attrs.define(kw_only=True)
@@ -18,7 +18,7 @@ class SegmentedPreprocessor(PreprocessorBase):
     """A preprocessor that tokenizes prompt, context and completion separately, as the original did.
 
     Segments are tokenized without special tokens and joined as ``[BOS] + prompt + context +
-    completion``; long texts are cut by characters before tokenizing (see `lca_core.pretruncation`).
+    completion``; long texts are cut by characters before tokenizing (see `lca_core.composing.pretruncation`).
     """
 
     num_chars_per_token: float = param(

@@ -6,9 +6,9 @@ import math
 
 import attrs
 
-from lca_core.components import param
-from lca_core.errors import ParamError
-from lca_core.schedulers import SchedulerBase
+from lca_core.api.components import param
+from lca_core.api.errors import ParamError
+from lca_core.api.schedulers import SchedulerBase
 
 
 def _non_negative(instance, attribute, value):

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from lca_core.components import build_params
-from lca_core.composers import ComposerBase, GrainedComposer, RankingComposer, recalculate_random
+from lca_core.api.components import build_params
+from lca_core.composing.composers import ComposerBase, GrainedComposer, RankingComposer, recalculate_random
 from lca_plugins.composers.naive import NaiveComposer
 from tests.composers.helpers import datapoint
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from lca_core.blocks import order_problem
-from lca_core.components import Runtime, build_params
-from lca_core.composers import Chunk, File
-from lca_core.errors import RunError
-from lca_core.plugins import get_plugin_manager
+from lca_core.api.components import Runtime, build_params
+from lca_core.api.errors import RunError
+from lca_core.api.plugins import get_plugin_manager
+from lca_core.composing.blocks import order_problem
+from lca_core.composing.composers import Chunk, File
 from lca_plugins.composers.chained import ChainedComposer
 from lca_plugins.composers.path_distance import PathDistanceComposer
 from lca_plugins.composers.python_files import PythonFilesComposer

@@ -47,7 +47,7 @@ def test_describe_prints_parameters_and_docs(name):
 def test_component_modules_import_no_heavy_library():
     code = (
         "import sys\n"
-        "from lca_core.plugins import get_plugin_manager\n"
+        "from lca_core.api.plugins import get_plugin_manager\n"
         "pm = get_plugin_manager()\n"
         "for kind in ('composer', 'block'):\n"
         "    for name in pm.registry(kind).names(): pm.registry(kind).load(name)\n"

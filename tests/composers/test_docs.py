@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lca_core.components import parameters
-from lca_core.plugins import get_plugin_manager
+from lca_core.api.components import parameters
+from lca_core.api.plugins import get_plugin_manager
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "composers.md").read_text(encoding="utf-8")
 BUILTINS = [(kind, entry.name) for kind in ("composer", "block")

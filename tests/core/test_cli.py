@@ -66,7 +66,7 @@ def test_init_unknown_template(tmp_path, capsys):
 @pytest.mark.parametrize("argv", [["--help"], ["list"], ["describe", "ALL"], ["init", "x", "--runs-dir", "RUNS"]])
 def test_light_commands_never_import_heavy_libraries(tmp_path, argv):
     if argv == ["describe", "ALL"]:
-        from lca_core.plugins import KINDS, get_plugin_manager
+        from lca_core.api.plugins import KINDS, get_plugin_manager
 
         manager = get_plugin_manager()
         names = [f"{kind}:{name}" for kind in KINDS for name in manager.registry(kind).names()]

@@ -6,7 +6,7 @@ import inspect
 import re
 from pathlib import Path
 
-from lca_core import hookspecs
+from lca_core.api import hookspecs
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 

@@ -11,10 +11,10 @@ import attrs
 import pytest
 
 import lca_core
-from lca_core.components import Component, param
-from lca_core.errors import ConfigError, RunError
-from lca_core.plugins import PluginManager, PluginWarning
-from lca_core.registry import Origin
+from lca_core.api.components import Component, param
+from lca_core.api.errors import ConfigError, RunError
+from lca_core.api.plugins import PluginManager, PluginWarning
+from lca_core.api.registry import Origin
 
 
 @attrs.define(kw_only=True)

@@ -161,3 +161,25 @@ def test_cli_build_and_check(demo_repo, tmp_path):
     result = subprocess.run([str(lca_run), "dataset", "build", str(demo_repo), "--out", str(out)],
                             capture_output=True, text=True)
     assert result.returncode == 1 and "no datapoints were built" in result.stderr  # main.py < 800 chars
+
+
+def test_two_processes_writing_the_same_dataset_file_both_succeed(tmp_path):
+    """Two runs building one cached dataset at once (seen on a 2-GPU machine): no clash on a shared temp file."""
+    import subprocess
+    import sys
+    import textwrap
+
+    out = tmp_path / "same.jsonl"
+    script = textwrap.dedent(f"""
+        import time
+        from lca_core.data.build.writer import write_datapoints
+        def rows():
+            for i in range(20):
+                time.sleep(0.02)
+                yield {{"i": i}}
+        assert write_datapoints(rows(), {str(out)!r}) == 20
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(2)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    assert len(out.read_text().splitlines()) == 20
+    assert not list(tmp_path.glob(".*partial"))

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from lca_core.api.errors import ConfigError, RunError
 from lca_core.data.loading import LCA_BENCHMARK, load_datapoints
 from lca_core.data.schema import lca_features
-from lca_core.errors import ConfigError, RunError
 from tests.data.helpers import make_config, write_jsonl
 from tests.factories import make_datapoint
 

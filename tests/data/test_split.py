@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lca_core.api.errors import ConfigError
 from lca_core.data.prepare import prepare_datasets
 from lca_core.data.split import split_indices, train_test_split
-from lca_core.errors import ConfigError
 from tests.data.helpers import make_config, write_jsonl
 from tests.factories import make_datapoint
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from lca_core.api.errors import RunError
 from lca_core.data.validation import validate, validate_dataset
-from lca_core.errors import RunError
 from tests.factories import make_datapoint
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lca_core.errors import ConfigError
+from lca_core.api.errors import ConfigError
 from lca_core.training.distributed import choose_strategy, per_rank_accumulation
 from lca_core.training.sampler import FusedSampler, rank_positions
 

@@ -18,7 +18,7 @@ def test_prompt_pieces():
     assert tail([1, 2, 3], 0) == [] and tail([1, 2, 3], 2) == [2, 3]
 
 
-@pytest.mark.parametrize("batch_size", [1, 4])
+@pytest.mark.parametrize("batch_size", [0, 1, 4, 5])
 def test_prefix_reuse_predicts_exactly_what_the_baseline_does(tiny_model, tokenizer, batch_size):
     reuse = LineCompleter(model=tiny_model, tokenizer=tokenizer, max_seq_len=512, max_new_tokens=12,
                           batch_size=batch_size, prefix_reuse=True)
@@ -28,6 +28,36 @@ def test_prefix_reuse_predicts_exactly_what_the_baseline_does(tiny_model, tokeni
     assert predicted == baseline.complete(CONTEXT, COMPLETION, LINES)
     assert len(predicted) == len(LINES) and all("\n" not in p for p in predicted)
     assert len(set(predicted)) > 1  # a degenerate model answering one string everywhere would prove nothing
+
+
+def test_one_long_forward_per_file_and_short_own_prefills(tiny_model, tokenizer):
+    completer = LineCompleter(model=tiny_model, tokenizer=tokenizer, max_seq_len=512, max_new_tokens=6,
+                              batch_size=8)
+    lengths = []
+    handle = tiny_model.register_forward_pre_hook(
+        lambda module, args, kwargs: lengths.append(kwargs["input_ids"].shape[-1]), with_kwargs=True)
+    try:
+        completer.complete(CONTEXT, COMPLETION, LINES)
+    finally:
+        handle.remove()
+    ctx, prefixes = completer.encode(CONTEXT, COMPLETION, LINES)
+    assert lengths[0] == len(ctx) + max(len(p) for p in prefixes) - 1  # the longest prompt, once
+    assert lengths[1] < 8  # each row prefills only where its prompt leaves the longest one
+    assert all(n == 1 for n in lengths[2:])  # then one token per decode step for all rows together
+
+
+def test_rows_that_leave_the_shared_prompt_early_still_match_the_baseline(tiny_model, tokenizer):
+    """Prompts are not always prefixes of the longest one (here: unrelated token runs of any length)."""
+    import random
+
+    rng = random.Random(7)
+    vocab = len(tokenizer)
+    ctx = [tokenizer.bos_token_id] + [rng.randrange(3, vocab) for _ in range(40)]
+    prefixes = [[rng.randrange(3, vocab) for _ in range(n)] for n in (0, 1, 3, 17, 30, 2)]
+    prefixes[3][:5] = prefixes[4][:5]  # some shared file tokens, then different ones
+    common = dict(model=tiny_model, tokenizer=tokenizer, max_seq_len=256, max_new_tokens=5, min_new_tokens=5)
+    reuse = LineCompleter(**common, batch_size=3).complete_ids(ctx, prefixes)
+    assert reuse == LineCompleter(**common, prefix_reuse=False).complete_ids(ctx, prefixes)
 
 
 def test_context_is_cut_from_the_left_once_per_file_keeping_bos(tiny_model, tokenizer):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lca_core.errors import LcaError
+from lca_core.api.errors import LcaError
 from tests.core.broken_corpus import BASE
 from tests.factories import make_datapoint
 from tests.faults.project import lca_run

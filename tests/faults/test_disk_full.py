@@ -111,9 +111,9 @@ def test_enospc_in_a_save(tmp_path, tokenizer, monkeypatch):
     assert state["trainer"]["iteration"] == 2
 
     monkeypatch.setattr(torch, "save", real_save)  # space freed: the run resumes from 0002
-    from lca_core.training.trainer import load_resume
+    from lca_core.training.resume import load_resume, restore
 
     again = run(6)
-    again._restore(load_resume(manager.latest()))
+    restore(again, load_resume(manager.latest()))
     assert again.train().iteration == 6
     assert [p.name for p in manager.complete()] == ["0002", "0004", "0006"]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from lca_core.registry import Origin
+from lca_core.api.registry import Origin
 from tests.faults.project import lca_run
 
 PACKAGE = '''

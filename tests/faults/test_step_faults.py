@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from lca_core.errors import RunError
+from lca_core.api.errors import RunError
 from lca_core.training.checkpoint import CheckpointManager
 from lca_core.training.faults import NonFiniteLoss, datapoint_ids
 from tests.factories import make_datapoint
@@ -36,7 +36,7 @@ def poisoned_trainer(tmp_path, tokenizer, policy, max_iters=12):
     trainer.train_data = PoisonedBatches(24, len(tokenizer), tokenizer.convert_tokens_to_ids("Ċ"))
     with torch.no_grad():
         trainer.model.get_input_embeddings().weight[POISON] = float("nan")
-    step = trainer.trainer.micro_batch_size * trainer.trainer.gradient_accumulation_steps
+    step = trainer.cfg.micro_batch_size * trainer.cfg.gradient_accumulation_steps
     bad_steps = [s + 1 for s in range(max_iters) if BAD in trainer.sampler.indices(s * step, step)]
     return trainer, bad_steps
 

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from lca_core.components import Runtime
+from lca_core.api.components import Runtime
 from lca_plugins.loggers.local import LocalLogger
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lca_core.components import Runtime, build_params
+from lca_core.api.components import Runtime, build_params
 from lca_plugins.loggers.dummy import DummyLogger
 from lca_plugins.loggers.files import read_messages, read_metrics
 from lca_plugins.loggers.local import LocalLogger

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from lca_core.api.components import Runtime
 from lca_core.cli.plot import csv_paths, panels, read_curves
-from lca_core.components import Runtime
 from lca_plugins.loggers.local import LocalLogger
 from lca_plugins.schedulers.schedules import CosineWarmup
 

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from lca_core.components import Runtime
+from lca_core.api.components import Runtime
 from lca_plugins.loggers.files import read_metrics
 from lca_plugins.loggers.wandb_logger import STATE_KEY, WandbLogger
 
@@ -74,7 +74,7 @@ def test_a_fresh_start_gets_a_new_run_id_even_with_an_old_state(tmp_path):
 def test_describing_loggers_never_imports_wandb_or_torch():
     code = (
         "import sys\n"
-        "from lca_core.plugins import get_plugin_manager\n"
+        "from lca_core.api.plugins import get_plugin_manager\n"
         "registry = get_plugin_manager().registry('logger')\n"
         "for name in ('local', 'wandb', 'dummy'): registry.load(name)\n"
         "print(sorted(m for m in ('wandb', 'torch', 'transformers', 'datasets') if m in sys.modules))\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lca_core.components import Runtime
+from lca_core.api.components import Runtime
 from lca_core.models.local_tokenizer import build_local_tokenizer, python_source_texts
 
 

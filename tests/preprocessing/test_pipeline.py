@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from lca_core.components import Runtime
+from lca_core.api.components import Runtime
+from lca_core.composing.pipeline import composer_fingerprint, make_transform, precompose
 from lca_core.config.schema import ComponentConfig
-from lca_core.pipeline import composer_fingerprint, make_transform, precompose
 from tests.factories import make_datapoint
 from tests.preprocessing.helpers import make_preprocessor
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from lca_core.api.errors import ConfigError, RunError
+from lca_core.composing.pretruncation import SegmentTokenizer
 from lca_core.config.loader import config_from_dict
-from lca_core.errors import ConfigError, RunError
-from lca_core.pretruncation import SegmentTokenizer
 from tests.preprocessing.helpers import composed_sample, make_preprocessor
 
 LONG_CONTEXT = "".join(f"# file{i}.py\nvalue_{i} = compute({i}, 'x')\n\n" for i in range(200))
@@ -121,7 +121,7 @@ def test_a_short_cut_grows_the_estimate_which_then_persists(tokenizer):
 
 
 def test_preprocessor_needs_a_tokenizer(plugin_manager):
-    from lca_core.components import Runtime
+    from lca_core.api.components import Runtime
     from lca_core.config.schema import ComponentConfig
 
     with pytest.raises(RunError, match="needs a tokenizer"):
@@ -129,7 +129,7 @@ def test_preprocessor_needs_a_tokenizer(plugin_manager):
 
 
 def test_real_composer_and_preprocessor_together(tokenizer, datapoint):
-    from lca_core.components import Runtime
+    from lca_core.api.components import Runtime
     from lca_core.config.schema import ComponentConfig
 
     composer = ComponentConfig(kind="composer", name="path_distance", params={}).build(Runtime(tokenizer=tokenizer))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lca_core.preprocessing import CATEGORY_IDS, NO_CATEGORY
+from lca_core.composing.preprocessing import CATEGORY_IDS, NO_CATEGORY
 from tests.preprocessing.helpers import make_preprocessor
 
 PIECES = ["def", " f", "(x)", ":", "\n", "\n    ", "    ", " return", " x", " = ", "1234567", "_id", "é", "日本",

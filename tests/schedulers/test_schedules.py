@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from lca_core.components import Runtime
+from lca_core.api.components import Runtime
+from lca_core.api.errors import ConfigError
 from lca_core.config.loader import config_from_dict
-from lca_core.errors import ConfigError
 from lca_plugins.schedulers.schedules import Constant, CosineWarmup, Linear, WarmupStableDecay
 
 MAX_LR, MIN_LR, WARMUP, DECAY, ITERS = 3e-4, 1e-6, 10, 80, 100

@@ -15,12 +15,13 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, LlamaForCausalLM
 
-from lca_core.components import Runtime
+from lca_core.api.components import Runtime
 from lca_core.models.config import ModelSection
 from lca_core.models.hardware import choose_hardware
 from lca_core.training.build import quiet_libraries, seed_everything
 from lca_core.training.checkpoint import CheckpointManager
-from lca_core.training.trainer import Trainer, load_resume
+from lca_core.training.resume import load_resume
+from lca_core.training.trainer import Trainer
 from lca_plugins.loggers.local import LocalLogger
 from lca_plugins.schedulers.schedules import CosineWarmup
 from tests.training.tiny import SyntheticBatches, tiny_config, tiny_model

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lca_core.errors import ConfigError, RunError
+from lca_core.api.errors import ConfigError, RunError
 from lca_core.training.checkpoint import CheckpointManager
 from tests.training.tiny import tiny_model
 

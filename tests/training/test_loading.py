@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from lca_core.api.errors import ConfigError, RunError
 from lca_core.config.loader import config_from_dict
-from lca_core.errors import ConfigError, RunError
 from lca_core.models.config import ModelSection
 from lca_core.models.hardware import choose_hardware
 from lca_core.models.loading import load_model, load_tokenizer, resolve_source
@@ -68,3 +68,27 @@ def test_offline_hub_fails_fast_and_says_what_to_do(tmp_path, monkeypatch):
     with pytest.raises(RunError, match="offline.*local directory"):
         load_model(config, choose_hardware(config.model))
     assert time.monotonic() - started < 10
+
+
+def test_unreachable_hub_fails_fast_without_an_offline_switch(tmp_path, monkeypatch):
+    """No HF_HUB_OFFLINE, but no route to the hub: one quick probe, then the cache only (not a minute of retries)."""
+    import huggingface_hub.constants
+
+    from lca_core import hub
+
+    for var in hub.OFFLINE_VARIABLES:
+        monkeypatch.setenv(var, "0")  # restored afterwards, whatever go_offline() sets
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # the discard port: nothing listens there
+    monkeypatch.setattr(hub, "_went_offline_because", "")
+    hub._unreachable.cache_clear()
+    try:
+        config = run_config(tmp_path, name_or_path="nobody-here/not-a-model", tokenizer="nobody-here/not-a-model")
+        started = time.monotonic()
+        with pytest.raises(RunError, match=r"127\.0\.0\.1:9 cannot be reached.*hf download"):
+            load_tokenizer(config)
+        with pytest.raises(RunError, match="cannot be reached"):
+            load_model(config, choose_hardware(config.model))
+        assert time.monotonic() - started < 10
+    finally:
+        hub._unreachable.cache_clear()

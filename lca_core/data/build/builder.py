@@ -22,9 +22,9 @@ from pathlib import Path
 
 import attrs
 
+from lca_core.api.errors import RunError
 from lca_core.data.build.categories import Project, categorize, declarations, sample_lines, top_level_modules
 from lca_core.data.build.git import GitRepository, is_git_repository
-from lca_core.errors import RunError
 
 #: completion files that are configuration or generated, not code to complete
 SKIPPED_NAMES = frozenset({"setup.py", "conf.py", "_version.py", "version.py", "__init__.py"})

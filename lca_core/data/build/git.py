@@ -11,7 +11,7 @@ from pathlib import Path
 
 import attrs
 
-from lca_core.errors import RunError
+from lca_core.api.errors import RunError
 
 
 @attrs.frozen

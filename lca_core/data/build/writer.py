@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from lca_core.errors import RunError
+from lca_core.api.errors import RunError
 
 #: rows per parquet row group (snapshots make rows large: keep groups small, as the sample does)
 ROW_GROUP = 8
@@ -19,7 +19,9 @@ def write_datapoints(datapoints: Iterable[dict], out: Path) -> int:
     if out.suffix not in (".parquet", ".jsonl"):
         raise RunError(f"--out '{out}' must end in .parquet or .jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
+    # one partial file per process: two runs building the same cached dataset at once must not
+    # write into (or rename away) each other's file; the last rename wins with an equal file
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
     try:
         count = _write_parquet(datapoints, partial) if out.suffix == ".parquet" else _write_jsonl(datapoints, partial)
         os.replace(partial, out)

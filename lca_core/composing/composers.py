@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 import attrs
 
-from lca_core.components import Component, param
-from lca_core.errors import ParamError
+from lca_core.api.components import Component, param
+from lca_core.api.errors import ParamError
 
 #: The LCA line categories of ``completion_lines`` (the dataset's own spelling, ``commited``).
 CATEGORIES = ("infile", "inproject", "common", "commited", "non_informative", "random")

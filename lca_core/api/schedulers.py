@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import attrs
 
-from lca_core.components import Component, Runtime
+from lca_core.api.components import Component, Runtime
 
 
 @attrs.define(kw_only=True)

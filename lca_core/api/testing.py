@@ -1,6 +1,6 @@
 """Contract tests a plugin author runs against their own composer (the built-ins pass the same ones).
 
-    from lca_core.testing import check_composer_contract
+    from lca_core.api.testing import check_composer_contract
 
     def test_my_composer_keeps_the_contract():
         check_composer_contract(MyComposer, datapoints)   # raises AssertionError with the reason
@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from lca_core.components import Runtime
+from lca_core.api.components import Runtime
 
 COMPOSED_KEYS = {"pre_context_prompt", "composed_context", "composed_completion", "completion_lines"}
 
@@ -92,7 +92,7 @@ def check_composer_contract(composer: Any, datapoints: Iterable[dict], *, runtim
         leaked = composer.compose(leaky)
         assert token not in leaked["pre_context_prompt"] + leaked["composed_context"], (
             f"{where}: the completion file's own content leaked into the context; drop the completion file "
-            "(and byte-identical copies) from the snapshot, e.g. with lca_core.composers.snapshot_files")
+            "(and byte-identical copies) from the snapshot, e.g. with lca_core.composing.composers.snapshot_files")
         assert token in leaked["composed_completion"], f"{where}: the completion must hold the whole completion file"
 
     batch = {key: [dp[key] for dp in datapoints] for key in datapoints[0]}

@@ -16,10 +16,10 @@ from typing import Any, ClassVar
 
 import attrs
 
-from lca_core.components import Component, Runtime, param
+from lca_core.api.components import Component, Runtime, param
+from lca_core.api.errors import ParamError, RunError
 from lca_core.data.schema import CATEGORY_IDS
 from lca_core.data.schema import UNDEFINED_CATEGORY_ID as NO_CATEGORY
-from lca_core.errors import ParamError, RunError
 
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from lca_core.errors import ConfigError, ConfigProblem, RunError, suggestion
+from lca_core.api.errors import ConfigError, ConfigProblem, RunError, suggestion
 
 
 @attrs.frozen

@@ -16,9 +16,9 @@ from typing import Any
 import attrs
 import pluggy
 
-from lca_core import hookspecs
-from lca_core.errors import ConfigError, ConfigProblem, RunError
-from lca_core.registry import Entry, Origin, Registry
+from lca_core.api import hookspecs
+from lca_core.api.errors import ConfigError, ConfigProblem, RunError
+from lca_core.api.registry import Entry, Origin, Registry
 
 ENTRY_POINT_GROUP = "lca"
 

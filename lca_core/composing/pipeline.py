@@ -64,7 +64,7 @@ class _ComposeBatch:
 
 def composer_fingerprint(dataset: Any, composer: Any) -> str:
     """A fingerprint fixed by the dataset's own and the composer's class and parameters."""
-    from lca_core.components import resolved_params
+    from lca_core.api.components import resolved_params
 
     cls = type(composer)
     key = json.dumps(

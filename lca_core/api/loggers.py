@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal
 
 import attrs
 
-from lca_core.components import Component
+from lca_core.api.components import Component
 
 Split = Literal["train", "valid"]
 

@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 import attrs
 
-from lca_core.components import Component
-from lca_core.composers import Chunk, File
+from lca_core.api.components import Component
+from lca_core.composing.composers import Chunk, File
 
 
 @attrs.define(kw_only=True)

@@ -1,0 +1,197 @@
+"""Attention over one shared prefix KV cache plus a small KV buffer per row, for batched line completion.
+
+All prompts of a file are prefixes of one token sequence (context + the file up to its last scored
+line), up to a few tokens at each prompt's end where the tokenizer merges differently. So the file's
+longest prompt is run once (``prefill_shared``); each row then attends to the first ``shared_len[b]``
+positions of that one cache (never copied per row) and to its own few tokens and generated tokens,
+kept in a per-row buffer (``RowBuffers``). Softmax runs over both parts at once, so the result is
+the same attention a row would get over its own full prompt.
+
+The decode step has static shapes and reads its inputs from tensors updated in place, so on CUDA it
+is captured once in a CUDA graph and replayed for every token (``DecodeGraph``): an eager decode step
+of a 1B model is launch-bound (hundreds of small kernels), a replay is not.
+
+Imported lazily: it imports torch and transformers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+#: the name under which `shared_prefix_attention` is registered with transformers' attention interface
+ATTENTION_NAME = "lca_shared_prefix"
+
+
+def _shape(model: Any) -> tuple[int, int, int, int, int]:
+    """(layers, heads, kv_heads, head_dim, vocab) of a causal LM."""
+    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    heads = config.num_attention_heads
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    return config.num_hidden_layers, heads, kv_heads, dim, config.vocab_size
+
+
+class SharedKV:
+    """Every layer's keys and values of a file's shared prompt (kv_heads × positions × dim), one copy for all rows."""
+
+    def __init__(self, model: Any, capacity: int):
+        layers, _, kv_heads, dim, _ = _shape(model)
+        weight = next(model.parameters())
+        self.capacity = capacity
+        self.keys = torch.zeros((layers, kv_heads, capacity, dim), device=weight.device, dtype=weight.dtype)
+        self.values = torch.zeros_like(self.keys)
+
+    def load(self, cache_layers: list[tuple[torch.Tensor, torch.Tensor]]) -> int:
+        """Copy a batch-1 prefill's keys and values in (positions beyond stay masked); returns its length."""
+        length = cache_layers[0][0].shape[-2]
+        for layer, (keys, values) in enumerate(cache_layers):
+            self.keys[layer, :, :length] = keys[0]
+            self.values[layer, :, :length] = values[0]
+        return length
+
+
+class RowBuffers:
+    """Per-row K/V buffers (rows × slots × kv_heads × dim per layer) over a `SharedKV`.
+
+    ``shared_len[b]``: how many shared positions row ``b`` sees. ``query_slot``: the buffer slot of each
+    query token of the current forward (rows × queries); the step writes its keys and values there.
+    """
+
+    def __init__(self, model: Any, rows: int, slots: int, shared: SharedKV):
+        layers, _, kv_heads, dim, _ = _shape(model)
+        device, dtype = shared.keys.device, shared.keys.dtype
+        self.device, self.rows, self.slots, self.shared = device, rows, slots, shared
+        self.row_k = torch.zeros((layers, rows, slots, kv_heads, dim), device=device, dtype=dtype)
+        self.row_v = torch.zeros_like(self.row_k)
+        self.shared_len = torch.zeros(rows, dtype=torch.long, device=device)
+        #: the slots of the decode step's one token per row (a static tensor: the CUDA graph reads it)
+        self.decode_slot = torch.zeros((rows, 1), dtype=torch.long, device=device)
+        #: the slots of the current forward's queries (rows × queries): decode_slot, or the prefill's slots
+        self.query_slot = self.decode_slot
+        self._row_index = torch.arange(rows, device=device)[:, None]
+        self._slot_index = torch.arange(slots, device=device)
+        self._shared_index = torch.arange(shared.capacity, device=device)
+
+    @staticmethod
+    def bytes_per_row(model: Any, slots: int, shared_capacity: int) -> int:
+        """Memory one more row costs: its K/V slots, its attention scores over the shared part, its logits."""
+        layers, heads, kv_heads, dim, vocab = _shape(model)
+        element = next(model.parameters()).element_size()
+        kv = 2 * layers * slots * kv_heads * dim * element
+        scores = 3 * heads * shared_capacity * 4  # float32 scores, exponentials and a mask of one decode step
+        return kv + scores + 2 * vocab * 4
+
+
+def shared_prefix_attention(module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                            attention_mask: Any, scaling: float | None = None, dropout: float = 0.0,
+                            lca_rows: RowBuffers | None = None, **kwargs: Any) -> tuple[torch.Tensor, None]:
+    """transformers attention function: this step's keys/values go to the row buffers, then softmax over shared + own."""
+    rows = lca_rows
+    if rows is None:
+        raise RuntimeError(f"{ATTENTION_NAME} attention needs lca_rows= (a RowBuffers) in the forward call")
+    layer = module.layer_idx
+    batch, heads, queries, dim = query.shape
+    kv_heads = key.shape[1]
+    group = heads // kv_heads
+    slot = rows.query_slot  # (batch, queries)
+    rows.row_k[layer].index_put_((rows._row_index, slot), key.transpose(1, 2))
+    rows.row_v[layer].index_put_((rows._row_index, slot), value.transpose(1, 2))
+    scale = dim ** -0.5 if scaling is None else scaling
+
+    # queries grouped by their KV head: (batch, kv_heads, group·queries, dim)
+    q = query.reshape(batch, kv_heads, group * queries, dim)
+    # shared part: one batched product per KV head, all rows and queries stacked as its M dimension
+    q_shared = q.transpose(0, 1).reshape(kv_heads, batch * group * queries, dim)
+    shared_scores = torch.bmm(q_shared, rows.shared.keys[layer].transpose(1, 2)).float() * scale
+    shared_scores = shared_scores.view(kv_heads, batch, group * queries, -1)
+    shared_visible = rows._shared_index[None, :] < rows.shared_len[:, None]  # (batch, capacity)
+    shared_scores = shared_scores.masked_fill(~shared_visible[None, :, None, :], float("-inf"))
+    # own part: this row's slots up to the query's own slot
+    own_k = rows.row_k[layer].permute(0, 2, 1, 3)  # (batch, kv_heads, slots, dim)
+    own_v = rows.row_v[layer].permute(0, 2, 1, 3)
+    own_scores = torch.matmul(q, own_k.transpose(-1, -2)).float() * scale  # (batch, kv_heads, group·queries, slots)
+    own_visible = rows._slot_index[None, None, :] <= slot[:, :, None]  # (batch, queries, slots)
+    own_visible = own_visible[:, None, None].expand(batch, 1, group, queries, -1).reshape(batch, 1, group * queries, -1)
+    own_scores = own_scores.masked_fill(~own_visible, float("-inf"))
+
+    top = torch.maximum(shared_scores.amax(-1).transpose(0, 1), own_scores.amax(-1))  # (batch, kv_heads, gq)
+    shared_exp = torch.exp(shared_scores - top.transpose(0, 1)[..., None])
+    own_exp = torch.exp(own_scores - top[..., None])
+    total = shared_exp.sum(-1).transpose(0, 1) + own_exp.sum(-1)
+    shared_out = torch.bmm(shared_exp.reshape(kv_heads, batch * group * queries, -1).to(value.dtype),
+                           rows.shared.values[layer])
+    shared_out = shared_out.view(kv_heads, batch, group * queries, dim).transpose(0, 1)
+    own_out = torch.matmul(own_exp.to(value.dtype), own_v)
+    out = ((shared_out.float() + own_out.float()) / total[..., None]).to(value.dtype)
+    out = out.view(batch, kv_heads, group, queries, dim).reshape(batch, heads, queries, dim)
+    return out.transpose(1, 2).contiguous(), None
+
+
+def register() -> None:
+    """Make the attention function known to transformers (idempotent)."""
+    from transformers import AttentionInterface
+
+    AttentionInterface.register(ATTENTION_NAME, shared_prefix_attention)
+
+
+class attention_implementation:  # noqa: N801 - used as a context manager, like torch.no_grad
+    """Run the model's attention through ``name`` inside the block, restoring the previous one after."""
+
+    def __init__(self, model: Any, name: str):
+        self.model, self.name = model, name
+
+    def __enter__(self) -> None:
+        register()
+        self.configs = [m.config for m in self.model.modules() if hasattr(m, "config")
+                        and hasattr(m.config, "_attn_implementation")]
+        self.saved = [c._attn_implementation for c in self.configs]
+        for config in self.configs:
+            config._attn_implementation = self.name
+
+    def __exit__(self, *exc: Any) -> None:
+        for config, saved in zip(self.configs, self.saved):
+            config._attn_implementation = saved
+
+
+class DecodeGraph:
+    """One decode step (one token per row) captured as a CUDA graph over static input tensors."""
+
+    def __init__(self, model: Any, rows: RowBuffers):
+        self.model, self.rows = model, rows
+        self.tokens = torch.zeros((rows.rows, 1), dtype=torch.long, device=rows.device)
+        self.positions = torch.zeros_like(self.tokens)
+        self.graph: Any = None
+        self.logits: torch.Tensor | None = None
+
+    def _forward(self) -> torch.Tensor:
+        return self.model(input_ids=self.tokens, position_ids=self.positions, use_cache=False,
+                          logits_to_keep=1, lca_rows=self.rows).logits[:, -1]
+
+    def capture(self) -> None:
+        """Warm up on a side stream (kernels, cuBLAS handles), then record the step."""
+        self.rows.query_slot = self.rows.decode_slot
+        saved = self.rows.decode_slot.clone()
+        self.rows.decode_slot.fill_(self.rows.slots - 1)  # warm-up writes land in the last slot, written before read
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for _ in range(2):
+                self._forward()
+        torch.cuda.current_stream().wait_stream(stream)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.logits = self._forward()
+        self.rows.decode_slot.copy_(saved)
+
+    def step(self, tokens: torch.Tensor, positions: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
+        """Logits (rows × vocab) after feeding ``tokens`` at ``positions``, writing K/V into ``slots``."""
+        self.rows.query_slot = self.rows.decode_slot
+        self.rows.decode_slot.copy_(slots)
+        self.tokens.copy_(tokens)
+        self.positions.copy_(positions)
+        if self.graph is None:
+            return self._forward()
+        self.graph.replay()
+        return self.logits
