@@ -135,13 +135,13 @@ def no_bars_off_terminal() -> None:
 
 
 def _dispatch(argv: list[str]) -> int:
-    no_bars_off_terminal()
     if not argv or argv[0] in ("-h", "--help"):
         print(_overview())
         return 0 if argv else 2
     if argv[0] == "--version":
         print(_version())
         return 0
+    no_bars_off_terminal()
     from lca_core.cli import train
     from lca_core.cli.parsing import first_positional, new_parser, parse
 
@@ -167,7 +167,7 @@ def _not_a_verb(word: str) -> None:
     """A first word that is no run file and looks like a mistyped verb is named as such (exit 2)."""
     from pathlib import Path
 
-    from lca_core.errors import ConfigError, did_you_mean
+    from lca_core.api.errors import ConfigError, did_you_mean
 
     if Path(word).exists() or "=" in word or Path(word).suffix:
         return

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from lca_core.api.components import Runtime
+from tests.console import lca_run as run_console
 from lca_core.cli.plot import csv_paths, panels, read_curves
 from lca_plugins.loggers.local import LocalLogger
 from lca_plugins.schedulers.schedules import CosineWarmup
 
-LCA_RUN = shutil.which("lca-run", path=str(Path(sys.executable).parent)) or "lca-run"  # the venv's console script
 CATEGORIES = ("inproject", "infile", "commited", "common", "non_informative", "random")
 
 
@@ -38,7 +36,7 @@ def write_run(run_dir: Path, **logger_params) -> None:
 
 
 def lca_run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([LCA_RUN, "plot", *args], capture_output=True, text=True, timeout=120)
+    return run_console("plot", *args, timeout=120)
 
 
 def test_plot_writes_a_png_of_the_training_and_validation_curves(tmp_path):
