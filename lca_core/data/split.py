@@ -69,5 +69,4 @@ def group_keys(dataset, by: str) -> list[str]:
         return repos
     if by == "commit":
         return [f"{repo}@{commit}" for repo, commit in zip(repos, dataset["commit_hash"])]
-    paths = dataset.select_columns(["completion_file"]).flatten()["completion_file.filename"]  # not the contents
-    return [f"{repo}:{path}" for repo, path in zip(repos, paths)]
+    return [f"{repo}:{file['filename']}" for repo, file in zip(repos, dataset["completion_file"])]
