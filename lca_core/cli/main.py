@@ -36,7 +36,10 @@ def _overview() -> str:
         "  RUN.toml [key=value ...]   train as the run file says; overrides are TOML literals,",
         "                             e.g. trainer.learning_rate=3e-5 composer.name=file_level",
         "  --nproc N                  train on N processes of this machine (starts torchrun)",
-        "  --no-progress              no progress bar (log lines only)",
+        "  --no-progress              plain log lines instead of a progress bar (the default off a terminal)",
+        "  --log-every N|Ss           a log line every N steps or S seconds (default: about every 30 s)",
+        "",
+        "Options and key=value overrides may come in any order, for the main job and every verb.",
         "",
         "verbs:",
     ]

@@ -124,6 +124,8 @@ def load_local(path: Path, key: str, data=None):
             raise ConfigError([ConfigProblem(
                 key, f"'{path.name}' is not a .jsonl, .json or .parquet file (nor a folder of them)")])
         files = [path]
+    if all(p.stat().st_size == 0 for p in files):  # `datasets` would fail with a bare StopIteration
+        raise ConfigError([ConfigProblem(key, f"'{path}' is empty: it holds no datapoints; give a dataset with some")])
     builders = {LOCAL_BUILDERS[p.suffix] for p in files}
     if len(builders) > 1:
         raise ConfigError([ConfigProblem(key, f"folder '{path}' mixes JSON and parquet files; keep one format")])
