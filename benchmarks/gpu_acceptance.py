@@ -165,18 +165,22 @@ def _find(data: Any, key: str):
 
 def part_distributed(args, out: Path, results: dict[str, Any]) -> None:
     runs = out / "runs"
-    one = results.get("train", {}).get("tokens_per_second")
-    for strategy in ("ddp", "fsdp"):
-        code, seconds, output = run([lca_run(), "--nproc", "2", str(args.run_file), f"run.name=\"acc-{strategy}\"",
-                                     f"run.dir=\"{runs}/acc-{strategy}\"", f"trainer.max_iters={args.steps}",
-                                     f"trainer.strategy=\"{strategy}\"", "trainer.gradient_accumulation_steps=2"],
-                                    out / f"distributed_{strategy}.log")
-        rows = train_rows(runs / f"acc-{strategy}")
+    one = results.get("train", {}).get("tokens_per_second") or args.one_gpu
+    for item in args.distributed.split(","):
+        strategy, _, per_gpu = item.partition(":")
+        name = f"acc-{strategy}-{per_gpu or 1}"
+        code, seconds, output = run([lca_run(), "--nproc", "2", str(args.run_file), f"run.name=\"{name}\"",
+                                     f"run.dir=\"{runs}/{name}\"", f"trainer.max_iters={args.steps}",
+                                     f"trainer.strategy=\"{strategy}\"", f"checkpointing.freq={args.checkpoint_freq}",
+                                     f"trainer.gradient_accumulation_steps={2 * int(per_gpu or 1)}"],
+                                    out / f"distributed_{name}.log")
+        rows = train_rows(runs / name)
         tok_s = median_of(rows, "tokens_per_second")
-        results[f"nproc2_{strategy}"] = {"exit": code, "seconds": round(seconds, 1), "tokens_per_second": tok_s,
-                                         "scaling_vs_one_gpu": tok_s / (2 * one) if one else float("nan"),
-                                         "peak_memory_gib_rank0": max((float(r["peak_memory_gib"]) for r in rows
-                                                                       if r.get("peak_memory_gib")), default=float("nan"))}
+        results[f"nproc2_{strategy}_{per_gpu or 1}_per_gpu"] = {
+            "exit": code, "seconds": round(seconds, 1), "tokens_per_second": tok_s,
+            "scaling_vs_one_gpu": tok_s / (2 * one) if one else float("nan"),
+            "peak_memory_gib_rank0": max((float(r["peak_memory_gib"]) for r in rows if r.get("peak_memory_gib")),
+                                         default=float("nan"))}
 
 
 PARTS = {"train": part_train, "resume": part_resume, "eval": part_eval, "distributed": part_distributed}
@@ -204,9 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-limit", type=int, default=0)
     parser.add_argument("--eval-seq-len", type=int, default=8192)
     parser.add_argument("--eval-composers", default="file_level,path_distance")
+    parser.add_argument("--distributed", default="ddp:1,fsdp:1,ddp:4",
+                        help="STRATEGY:MICRO_BATCHES_PER_GPU runs of `lca-run --nproc 2`")
+    parser.add_argument("--one-gpu", type=float, default=0.0,
+                        help="one-GPU tokens/s to scale against when the train part is not run in this call")
     parser.add_argument("--tiny", action="store_true",
                         help="CPU smoke run: the quickstart run file, 8 steps, checkpoints every 4, the harness --tiny")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()  # run.dir overrides are taken relative to the run file: give absolute ones
     if args.tiny:
         args.run_file, args.steps, args.checkpoint_freq, args.kill_after = ROOT / "examples" / "quickstart.toml", 8, 4, 6
     args.out.mkdir(parents=True, exist_ok=True)

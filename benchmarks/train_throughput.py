@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from lca_core.training.metrics import PEAK_FLOPS, flops_per_token  # noqa: E402
 
-#: LlamaConfig fields of the shapes in anchors.md §2 (random weights; theta does not change the speed)
+#: LlamaConfig fields of DeepSeek-Coder-1.3B and OpenCoder-1.5B (random weights; theta does not change the speed)
 SHAPES: dict[str, dict[str, Any]] = {
     "dsc-1.3b": dict(hidden_size=2048, num_hidden_layers=24, num_attention_heads=16, num_key_value_heads=16,
                      intermediate_size=5504, vocab_size=32256, rope_theta=100000.0),

@@ -16,10 +16,11 @@ import sys
 #: old dotted name -> new dotted name
 MOVED = {
     **{f"lca_core.{name}": f"lca_core.api.{name}" for name in (
-        "components", "errors", "hookspecs", "loggers", "plugins", "registry", "schedulers",
-        "testing")},
+        "components", "errors", "hookspecs", "loggers", "plugins", "registry", "schedulers")},
     **{f"lca_core.{name}": f"lca_core.composing.{name}" for name in (
-        "blocks", "composers", "pipeline", "preprocessing", "pretruncation")},
+        "blocks", "composers", "pipeline", "preprocessing", "pretruncation", "testing")},
+    "lca_core.config.converter": "lca_core.api.converter",
+    "lca_core.api.testing": "lca_core.composing.testing",
 }
 
 

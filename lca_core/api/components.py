@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import attrs
 
+from lca_core.api.converter import describe_type, structure, unstructure
 from lca_core.api.errors import ConfigError, ConfigProblem, join_path
-from lca_core.config.converter import describe_type, structure, unstructure
 
 
 def param(default: Any = attrs.NOTHING, *, doc: str, factory: Any = None, validator: Any = None) -> Any:

@@ -65,9 +65,6 @@ class ConfigError(LcaError):
         self.source = source
         super().__init__(self.render())
 
-    def with_source(self, source: str) -> "ConfigError":
-        return ConfigError(self.problems, source=source)
-
     def prefixed(self, prefix: str) -> "ConfigError":
         """The same problems with ``prefix`` put in front of every dotted path."""
         return ConfigError(

@@ -6,6 +6,7 @@ The trainer calls, in order: ``setup(runtime)`` → ``start(...)`` → ``log``/`
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import attrs
@@ -13,6 +14,8 @@ import attrs
 from lca_core.api.components import Component
 
 Split = Literal["train", "valid"]
+#: One split's metric table: the column names (``iter_num`` first) and the rows as dicts.
+MetricRows = tuple[list[str], list[dict[str, Any]]]
 
 
 @attrs.define(kw_only=True)
@@ -37,3 +40,9 @@ class LoggerBase(Component):
 
     def finish(self, status: str) -> None:
         """Close outputs; ``status`` is "completed", "stopped" or "failed"."""
+
+    def read_metrics(self, run_dir: Path) -> dict[str, MetricRows] | None:
+        """What this logger recorded under ``run_dir``, by split (`lca-run plot` draws it); called on a
+        logger built from the run's resolved table, without `setup`. None: it keeps nothing readable
+        there (the default). Raise ValueError or OSError for a file it cannot read."""
+        return None

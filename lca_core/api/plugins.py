@@ -31,14 +31,6 @@ KINDS: dict[str, tuple[str, str]] = {
     "logger": ("lca_register_loggers", "loggers"),
 }
 
-LIFECYCLE_HOOKS = (
-    "lca_run_start",
-    "lca_after_optimizer_step",
-    "lca_after_validation",
-    "lca_after_checkpoint",
-    "lca_run_end",
-)
-
 
 class PluginWarning(UserWarning):
     """A plugin failed to import or register; it is listed as BROKEN."""

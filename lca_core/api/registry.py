@@ -86,9 +86,6 @@ class Registry:
         same.append(entry)
         return entry
 
-    def unregister(self, name: str) -> None:
-        self._entries.pop(name, None)
-
     def names(self) -> list[str]:
         return sorted(self._entries)
 

@@ -46,6 +46,16 @@ def run(args: argparse.Namespace) -> int:
     print(f"several processes (lca-run --nproc N, torchrun): strategy {strategy} — {why}")
 
     train, valid, _ = build_data(config, tokenizer)
+    params = config.preprocessor.params
+    if params.get("padding") is False and "max_seq_len" in params:  # every sample must fill a sequence
+        from lca_core.api.errors import ConfigError, ConfigProblem
+        from lca_core.data.short import short_datapoints, short_message
+
+        problems = [ConfigProblem("preprocessor.padding", short_message(short, params["max_seq_len"], split))
+                    for split, data in (("training", train), ("validation", valid)) if data is not None
+                    if (short := short_datapoints(data, params["max_seq_len"]))]
+        if problems:
+            raise ConfigError(problems)
     try:
         batch = train[[0]]
     except RunError as exc:  # the composer and preprocessor settings do not fit the data: fix the run file

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from lca_core.cli.compose import CATEGORY_NAMES, View
+from lca_core.cli.compose_view import CATEGORY_NAMES, View
 
 COLORS = {0: "#c678dd", 1: "#2aa1b3", 2: "#3a9d23", 3: "#d19a00", 4: "#9a9a9a", 5: "#4f7fd6", 6: "#4f7fd6"}
 

@@ -60,6 +60,9 @@ def _build(args: argparse.Namespace) -> int:
     from lca_core.data.build.builder import BuildOptions, build_dataset
     from lca_core.data.build.writer import write_datapoints
 
+    from lca_core.data.build.git import check_rev
+
+    check_rev(args.rev)  # before any repository is read
     if args.repo_name and len(args.paths) > 1:
         raise RunError("--repo-name names one repository; give one PATH with it")
     options = BuildOptions(

@@ -72,7 +72,14 @@ def _version() -> str:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"lca-run: warning: {message}", file=sys.stderr)
+    print(_redacted(f"lca-run: warning: {message}"), file=sys.stderr)
+
+
+def _redacted(text: str) -> str:
+    """``text`` without secrets (a plugin's message may quote a token); lca_core.redact."""
+    from lca_core.redact import redact
+
+    return redact(text)
 
 
 def _silence_stdout() -> None:
@@ -98,27 +105,25 @@ def main(argv: list[str] | None = None) -> int:
             raise
         prefix = "configuration error" if exc.exit_code == 2 else getattr(exc, "prefix", "error")
         for line in exc.render().splitlines() or [""]:
-            print(f"lca-run: {prefix}: {line}", file=sys.stderr)
+            print(_redacted(f"lca-run: {prefix}: {line}"), file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # `lca-run list | head`: the reader has what it wanted
         _silence_stdout()
         return 0
     except KeyboardInterrupt as exc:  # Ctrl-C, or a second SIGTERM/SIGINT during training
-        print(f"lca-run: interrupted{f': {exc}' if str(exc) else ''}", file=sys.stderr)
+        print(_redacted(f"lca-run: interrupted{f': {exc}' if str(exc) else ''}"), file=sys.stderr)
         return 128 + getattr(exc, "signum", 2)
     except OSError as exc:  # the machine, not the code: a full disk, a missing permission
         if traceback_wanted:
             raise
-        print(f"lca-run: error: {exc} (free space or fix the permission, then run again: a training run resumes "
+        print(_redacted(f"lca-run: error: {exc}") + " (free space or fix the permission, then run again: a training run resumes "
               "from its latest checkpoint)", file=sys.stderr)
         return 1
     except Exception as exc:  # an unexpected failure: one line unless a traceback is asked for
         if traceback_wanted:
             raise
-        print(
-            f"lca-run: internal error: {type(exc).__name__}: {exc} (run again with --traceback for details)",
-            file=sys.stderr,
-        )
+        print(_redacted(f"lca-run: internal error: {type(exc).__name__}: {exc} (run again with --traceback for details)"),
+              file=sys.stderr)
         return 1
 
 

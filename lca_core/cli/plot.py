@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from lca_core.api.errors import RunError
+from lca_core.data.schema import CATEGORY_IDS
 
-CATEGORIES = ("inproject", "infile", "committed", "commited", "common", "non_informative", "random", "other")
+CATEGORIES = tuple(CATEGORY_IDS)  # metric prefixes of the per-category columns
 _CATEGORY_CE = re.compile(rf"^({'|'.join(CATEGORIES)})_cross_entropy$")
 _LOSS = re.compile(r"^(loss|(\w+_)?cross_entropy)$")
 _ACCURACY = re.compile(r"accuracy$")
@@ -65,10 +66,11 @@ def resolve_run_dir(path: Path) -> Path:
     return path
 
 
-def csv_paths(run_dir: Path) -> dict[str, Path]:
-    """Where the run's metric CSVs are: as its resolved [logger] table says, else the defaults."""
-    from lca_plugins.loggers.local import LocalLogger
-    from lca_core.api.components import parameters
+def run_logger(run_dir: Path) -> Any:
+    """The run's logger, built from its resolved ``[logger]`` table (the default logger without one)."""
+    from lca_core.api.components import build_params
+    from lca_core.api.plugins import get_plugin_manager
+    from lca_core.config.schema import COMPONENT_TABLES
 
     table: dict[str, Any] = {}
     resolved = run_dir / "configs" / "resolved.toml"
@@ -76,33 +78,29 @@ def csv_paths(run_dir: Path) -> dict[str, Path]:
         from lca_core.config.loader import read_toml
 
         try:
-            table = read_toml(resolved).get("logger", {})
-        except Exception:  # an unreadable snapshot: the default file names are still worth a try
+            table = dict(read_toml(resolved).get("logger", {}))
+        except Exception:  # an unreadable snapshot: the default logger's files are still worth a try
             table = {}
-    names = {p.name for p in parameters(LocalLogger)}
-    try:
-        logger = LocalLogger(**{k: v for k, v in table.items() if k in names})
-    except (TypeError, ValueError):
-        logger = LocalLogger()
-    return logger.csv_paths(run_dir)
+    name = table.pop("name", COMPONENT_TABLES["logger"])
+    logger, problems = build_params(get_plugin_manager().registry("logger").load(name), table, "logger")
+    if problems:
+        raise RunError(f"cannot rebuild the run's logger from '{resolved}': {problems[0].path}: {problems[0].message}")
+    return logger
 
 
 def read_curves(run_dir: Path) -> dict[str, tuple[list[str], list[dict[str, Any]]]]:
-    """``{split: (columns, rows)}`` for the splits that have rows; a RunError when none has."""
-    from lca_plugins.loggers.files import read_metrics
-
-    paths = csv_paths(run_dir)
-    curves = {}
-    for split, path in paths.items():
-        try:
-            columns, rows = read_metrics(path)
-        except (ValueError, OSError) as exc:
-            raise RunError(f"cannot read metrics: {exc}") from None
-        if rows:
-            curves[split] = (columns, rows)
+    """``{split: (columns, rows)}`` for the splits that have rows, as the run's logger reads them back."""
+    logger = run_logger(run_dir)
+    try:
+        tables = logger.read_metrics(run_dir)
+    except (ValueError, OSError) as exc:
+        raise RunError(f"cannot read metrics: {exc}") from None
+    if tables is None:
+        raise RunError(f"the run's logger ({type(logger).__name__}) keeps no metrics that lca-run plot can read; "
+                       "log with the local logger (or one built on it, such as wandb) to plot")
+    curves = {split: (columns, rows) for split, (columns, rows) in tables.items() if rows}
     if not curves:
-        listed = ", ".join(str(p.relative_to(run_dir)) if p.is_relative_to(run_dir) else str(p) for p in paths.values())
-        raise RunError(f"no metrics to plot in '{run_dir}': {listed} missing or empty "
+        raise RunError(f"no metrics to plot in '{run_dir}': its logger has recorded no rows there "
                        "(has the run logged an iteration yet? is this the right folder?)")
     return curves
 

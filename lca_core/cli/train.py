@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shlex
 
 from lca_core.cli.common import add_run_file, load
 
@@ -22,37 +24,81 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-every", type=parse_every, default=None, metavar="N|Ss",
                         help="a plain log line every N steps, or every S seconds with an s suffix "
                              "(default: about every 30 s of wall time)")
+    parser.add_argument("--allow-changes", action="store_true",
+                        help="resume even though the configuration or data changed since the checkpoint "
+                             "(docs/reliability.md lists the changes always allowed)")
+
+
+#: set by the ``--nproc`` launcher for its processes: the command that continues the run
+RESTART_ENV = "LCA_RESTART_COMMAND"
 
 
 def run(args: argparse.Namespace) -> int:
+    from lca_core.training.faults import stop_during_startup
+
+    stop_during_startup()  # SIGTERM before training begins: a message and 143, not a silent death
     config = load(args)
     from lca_core.training.launch import launch, under_torchrun
+    from lca_core.training.lock import HELD_ENV
 
+    run_dir = config.run_dir
+    restart = os.environ.get(RESTART_ENV) or restart_command(args, config)
     if args.nproc > 1 and not under_torchrun():
         from lca_core.training.distributed import per_rank_accumulation
 
         per_rank_accumulation(config.trainer.gradient_accumulation_steps, args.nproc)  # fail before starting
-        extra = ["--log-every", args.log_every.text] if args.log_every is not None else []
-        return launch(args.nproc, args.run_file, [*args.overrides, *extra], progress=not args.no_progress)
+        with _locked(run_dir):  # held for the processes torchrun starts
+            os.environ[HELD_ENV], os.environ[RESTART_ENV] = str(run_dir.resolve()), restart
+            extra = ["--allow-changes"] if args.allow_changes else []
+            extra += ["--log-every", args.log_every.text] if args.log_every is not None else []
+            return launch(args.nproc, args.run_file, args.overrides + extra, progress=not args.no_progress)
     from lca_core.config.snapshot import write_config_snapshot
     from lca_core.training.build import build_trainer
     from lca_core.training.distributed import shutdown
 
-    run_dir = config.run_dir
     main = int(os.environ.get("RANK", "0")) == 0
-    if main:
-        for folder in ("checkpoints", "logs"):
-            (run_dir / folder).mkdir(parents=True, exist_ok=True)
-        write_config_snapshot(config, run_dir)
-    try:
-        trainer = build_trainer(config, progress=progress_settings(args))
-        if main:
-            _train(config, trainer)
-        else:
-            trainer.train()
-    finally:
-        shutdown()
+    with _locked(run_dir) if main else contextlib.nullcontext():
+        try:
+            if main:
+                for folder in ("checkpoints", "logs"):
+                    (run_dir / folder).mkdir(parents=True, exist_ok=True)
+            trainer = build_trainer(config, progress=progress_settings(args), allow_changes=args.allow_changes)
+            trainer.restart_command = restart
+            if main:
+                # only now: a resume refused above leaves the record describing the checkpoints
+                write_config_snapshot(config, run_dir)
+                _train(config, trainer)
+            else:
+                trainer.train()
+        finally:
+            shutdown()
     return 0
+
+
+@contextlib.contextmanager
+def _locked(run_dir):
+    """The run directory's lock for the block (exit 2 naming the holder when another process has it)."""
+    import warnings
+
+    from lca_core.training.lock import RunDirLock
+
+    with RunDirLock(run_dir) as lock:
+        if lock.stale_message():
+            warnings.warn(lock.stale_message(), stacklevel=3)
+        yield lock
+
+
+def restart_command(args: argparse.Namespace, config) -> str:
+    """The command that continues this run: the same run file and overrides, resuming."""
+    overrides = [o for o in args.overrides if not o.replace(" ", "").startswith("checkpointing.init_from=")]
+    if config.checkpointing.init_from != "resume":
+        overrides.append("checkpointing.init_from=resume")
+    words = ["lca-run", args.run_file, *overrides]
+    if args.nproc > 1:
+        words += ["--nproc", str(args.nproc)]
+    if args.allow_changes:
+        words.append("--allow-changes")
+    return shlex.join(words)
 
 
 def progress_settings(args: argparse.Namespace):

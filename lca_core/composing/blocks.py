@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import attrs
 
 from lca_core.api.components import Component
-from lca_core.composing.composers import Chunk, File
+from lca_core.composing.composers import Chunk, ContextPiece, File
 
 
 @attrs.define(kw_only=True)
@@ -122,6 +122,10 @@ class HarvesterBlock(BlockBase):
     def harvest(self, chunks: Sequence[Chunk], datapoint: dict) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def harvest_pieces(self, chunks: Sequence[Chunk], datapoint: dict) -> tuple[str, tuple[ContextPiece, ...]]:
+        """The context and where each chunk landed in it; by default `harvest` with no pieces."""
+        return self.harvest(chunks, datapoint), ()
+
     def apply(self, chunks: Sequence[Chunk], datapoint: dict) -> str:
         return self.harvest(chunks, datapoint)
 
@@ -169,9 +173,15 @@ def order_problem(blocks: Sequence[BlockBase], names: Sequence[str]) -> tuple[in
     return None
 
 
-def run_chain(blocks: Sequence[BlockBase], files: list[File], datapoint: dict) -> str:
-    """Pass ``files`` through the (order-checked) ``blocks``; the result is the context string."""
+def run_chain(blocks: Sequence[BlockBase], files: list[File], datapoint: dict) -> tuple[str, tuple[ContextPiece, ...]]:
+    """Pass ``files`` through the (order-checked) ``blocks``: the context string and where each chunk
+    landed in it (no pieces once a context postprocessor has rewritten the text)."""
     value: Any = files
+    pieces: tuple[ContextPiece, ...] = ()
     for block in blocks:
-        value = block.apply(value, datapoint)
-    return value
+        if isinstance(block, HarvesterBlock):
+            value, pieces = block.harvest_pieces(value, datapoint)
+        else:
+            value = block.apply(value, datapoint)
+            pieces = () if isinstance(block, ContextPostprocessorBlock) else pieces
+    return value, pieces

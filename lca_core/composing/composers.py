@@ -1,9 +1,10 @@
 """Composer base classes: turn an LCA datapoint into a context, a completion and its line categories.
 
-A composer's job ends at text: ``compose(datapoint)`` returns the pre-context prompt (the repository
-name), the composed context (snapshot files or chunks, best last, then the post-context prompt), the
-completion file rendered with the path-comment template, and the completion line categories shifted
-by that template. Tokenizing and truncating is the preprocessor's job.
+A composer's job ends at text: ``compose(datapoint)`` returns a `Composed`: the pre-context prompt
+(the repository name), the composed context (snapshot files or chunks, best last, then the
+post-context prompt), the completion file rendered with the path-comment template, the completion
+line categories shifted by that template, and where each chunk sits in the context. Tokenizing and
+truncating is the preprocessor's job.
 
 `ComposerBase` needs only `compose_context`; `GrainedComposer` builds the context from chunks
 (one per snapshot file by default); `RankingComposer` orders the chunks by a ranking function,
@@ -14,16 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
 
 from lca_core.api.components import Component, param
 from lca_core.api.errors import ParamError
-
-#: The LCA line categories of ``completion_lines`` (the dataset's own spelling, ``commited``).
-CATEGORIES = ("infile", "inproject", "common", "commited", "non_informative", "random")
 
 
 @attrs.define(slots=True)
@@ -47,6 +45,63 @@ class Chunk:
     @property
     def filename(self) -> str:
         return self.file.filename
+
+
+@attrs.frozen
+class ContextPiece:
+    """One chunk as it sits in the composed context: a name (its file) and characters ``[start, end)``."""
+
+    name: str
+    start: int
+    end: int
+
+
+#: The four keys of a composed sample, the original's dict.
+COMPOSED_KEYS = ("pre_context_prompt", "composed_context", "composed_completion", "completion_lines")
+
+
+@attrs.define(eq=False)
+class Composed(Mapping):
+    """What a composer returns. It reads as the original's dict of `COMPOSED_KEYS`
+    (``composed["composed_context"]``), so preprocessors, ``datasets.map`` and plugins written
+    against the dict keep working; ``chunks`` adds where each chunk landed, in context order (empty
+    when the composer cannot say, e.g. after a postprocessor rewrote the text)."""
+
+    pre_context_prompt: str
+    composed_context: str
+    composed_completion: str
+    completion_lines: dict[str, list[int]]
+    chunks: tuple[ContextPiece, ...] = ()
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in COMPOSED_KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMPOSED_KEYS)
+
+    def __len__(self) -> int:
+        return len(COMPOSED_KEYS)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The original's plain dict (no chunks)."""
+        return {key: getattr(self, key) for key in COMPOSED_KEYS}
+
+
+def join_pieces(named_texts: Sequence[tuple[str, str]], sep: str) -> tuple[str, tuple[ContextPiece, ...]]:
+    """``sep.join`` of the texts, and where each one landed."""
+    pieces, position = [], 0
+    for name, text in named_texts:
+        pieces.append(ContextPiece(name, position, position + len(text)))
+        position += len(text) + len(sep)
+    return sep.join(text for _, text in named_texts), tuple(pieces)
+
+
+def chunk_name(chunk: Chunk) -> str:
+    """How a chunk is named where it is shown: its file, and its segment kind when it has one."""
+    kind = chunk.metadata.get("segment_type")
+    return f"{chunk.filename} [{kind}]" if kind and kind != "file" else chunk.filename
 
 
 def normalize_path(path: str) -> str:
@@ -140,6 +195,10 @@ class ComposerBase(Component):
         """The context placed between the pre- and post-context prompts (best material last)."""
         raise NotImplementedError(f"{type(self).__name__} must implement compose_context")
 
+    def compose_context_pieces(self, datapoint: dict) -> tuple[str, tuple[ContextPiece, ...]]:
+        """The context and where each chunk sits in it; by default `compose_context` with no pieces."""
+        return self.compose_context(datapoint), ()
+
     # --- the framing ------------------------------------------------------------------------------
 
     def render_file(self, filename: str, content: str) -> str:
@@ -164,16 +223,18 @@ class ComposerBase(Component):
         offset = self._content_line
         return {category: [i + offset for i in indices] for category, indices in lines.items()}
 
-    def compose(self, datapoint: dict) -> dict[str, Any]:
-        """``{pre_context_prompt, composed_context, composed_completion, completion_lines}``."""
-        return {
-            "pre_context_prompt": self.get_pre_context_prompt(datapoint),
-            "composed_context": self.compose_context(datapoint) + self.post_context_prompt,
-            "composed_completion": self.compose_completion(datapoint),
-            "completion_lines": self.completion_lines(datapoint),
-        }
+    def compose(self, datapoint: dict) -> Composed:
+        """The composed sample: prompt, context (with its chunks' places), completion, line categories."""
+        context, pieces = self.compose_context_pieces(datapoint)
+        return Composed(
+            pre_context_prompt=self.get_pre_context_prompt(datapoint),
+            composed_context=context + self.post_context_prompt,
+            composed_completion=self.compose_completion(datapoint),
+            completion_lines=self.completion_lines(datapoint),
+            chunks=pieces,
+        )
 
-    def compose_batch(self, batch: dict[str, list]) -> list[dict[str, Any]]:
+    def compose_batch(self, batch: dict[str, list]) -> list[Composed]:
         """Compose a batch given as columns (what ``datasets`` hands a transform)."""
         keys = list(batch)
         return [self.compose(dict(zip(keys, row))) for row in zip(*(batch[k] for k in keys))]
@@ -189,12 +250,24 @@ class GrainedComposer(ComposerBase):
     def chunk_datapoint(self, datapoint: dict) -> list[Chunk]:
         return [Chunk(file.content, file) for file in snapshot_files(datapoint)]
 
+    def ordered_chunks(self, datapoint: dict) -> list[Chunk]:
+        """The chunks in context order, farthest first."""
+        return self.chunk_datapoint(datapoint)
+
     def combine_chunks(self, chunks: Sequence[Chunk]) -> str:
         render = self.render_file
         return self.chunks_sep.join([render(chunk.filename, chunk.content) for chunk in chunks])
 
     def compose_context(self, datapoint: dict) -> str:
-        return self.combine_chunks(self.chunk_datapoint(datapoint))
+        return self.combine_chunks(self.ordered_chunks(datapoint))
+
+    def compose_context_pieces(self, datapoint: dict) -> tuple[str, tuple[ContextPiece, ...]]:
+        own = type(self)
+        if own.compose_context is not GrainedComposer.compose_context or \
+                own.combine_chunks is not GrainedComposer.combine_chunks:
+            return super().compose_context_pieces(datapoint)  # a subclass renders its own way
+        chunks = self.ordered_chunks(datapoint)
+        return join_pieces([(chunk_name(c), self.render_file(c.filename, c.content)) for c in chunks], self.chunks_sep)
 
 
 @attrs.define(kw_only=True)
@@ -212,8 +285,8 @@ class RankingComposer(GrainedComposer):
         """One comparable key per chunk; higher is better (nearer the completion)."""
         return [self.ranking_function(chunk, datapoint) for chunk in chunks]
 
-    def compose_context(self, datapoint: dict) -> str:
+    def ordered_chunks(self, datapoint: dict) -> list[Chunk]:
         chunks = self.chunk_datapoint(datapoint)
         keys = self.rank_chunks(chunks, datapoint)
         order = sorted(range(len(chunks)), key=keys.__getitem__)  # sorted() is stable
-        return self.combine_chunks([chunks[i] for i in order])
+        return [chunks[i] for i in order]

@@ -15,8 +15,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lca_core.composing.composers import COMPOSED_KEYS
+
 #: the columns a composer adds; a precomposed dataset holds these
-COMPOSED_COLUMNS = ("pre_context_prompt", "composed_context", "composed_completion", "completion_lines")
+COMPOSED_COLUMNS = COMPOSED_KEYS
 #: bump when the precomposed layout changes, so old caches are not read
 PRECOMPOSE_VERSION = 1
 

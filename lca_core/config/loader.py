@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lca_core.api.components import build_params, resolved_params
-from lca_core.config.converter import structure, unstructure
+from lca_core.api.converter import structure, unstructure
 from lca_core.config.schema import (
     COMPONENT_TABLES,
     FIXED_TABLES,
@@ -24,6 +24,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+TOO_DEEP = "arrays or tables nested too deeply to read (a run file needs a few levels at most)"
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; syntax errors become a ConfigError naming the file, line and column."""
     try:
@@ -36,6 +39,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", source=str(path)) from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise ConfigError(TOO_DEEP, source=str(path)) from None
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -55,6 +60,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
+    except RecursionError:
+        raise ConfigError([ConfigProblem(key, f"override: {TOO_DEEP}")]) from None
     return [p.strip() for p in parts], value
 
 
@@ -151,7 +158,7 @@ def _component(kind: str, table: Any, default_name: str, manager) -> tuple[Compo
     obj, problems = build_params(cls, table, kind)
     if problems:
         return None, problems
-    return ComponentConfig(kind=kind, name=name, params=resolved_params(obj)), []
+    return ComponentConfig(kind=kind, name=name, params=resolved_params(obj), instance=obj), []
 
 
 def config_to_dict(config: RunConfig) -> dict[str, Any]:

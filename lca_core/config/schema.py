@@ -15,24 +15,42 @@ from lca_core.training.config import CheckpointingSection, TrainerSection
 
 @attrs.define(kw_only=True)
 class ComponentConfig:
-    """A component table: the registered ``name`` and its validated parameters (defaults filled in)."""
+    """A component table: the registered ``name``, the validated component and its parameters.
+
+    ``instance`` is the component as validated from the run file (never set up): read parameters
+    from it (``config.preprocessor.instance.max_seq_len``), typed and with their defaults filled in.
+    ``params`` holds the same values as plain TOML data, for ``resolved.toml`` and fingerprints.
+    """
 
     kind: str
     name: str
     params: dict[str, Any] = attrs.field(factory=dict)
+    _instance: Any = attrs.field(default=None, eq=False, repr=False, alias="instance")
+
+    @property
+    def instance(self) -> Any:
+        if self._instance is None:  # made from plain params (tests, old snapshots): validate them once
+            self._instance = self._validate(None)
+        return self._instance
 
     def build(self, runtime=None, *, manager=None):
-        """Instantiate the component and hand it the runtime objects."""
-        from lca_core.api.components import Runtime, build_params
+        """A fresh component (the validated one re-initialised, so no two builds share state), set up
+        with the runtime objects."""
+        from lca_core.api.components import Runtime
+
+        obj = attrs.evolve(self._instance) if self._instance is not None else self._validate(manager)
+        obj.setup(runtime or Runtime())
+        return obj
+
+    def _validate(self, manager) -> Any:
+        from lca_core.api.components import build_params
         from lca_core.api.errors import ConfigError
         from lca_core.api.plugins import get_plugin_manager
 
-        manager = manager or get_plugin_manager()
-        cls = manager.registry(self.kind).load(self.name, path=f"{self.kind}.name")
+        cls = (manager or get_plugin_manager()).registry(self.kind).load(self.name, path=f"{self.kind}.name")
         obj, problems = build_params(cls, self.params, self.kind)
         if problems:
             raise ConfigError(problems)
-        obj.setup(runtime or Runtime())
         return obj
 
 

@@ -11,19 +11,23 @@ from __future__ import annotations
 import attrs
 
 from lca_core.api.components import param
+from lca_core.config import checks
 
 
 @attrs.define(kw_only=True)
 class RunSection:
     """[run]: the run's name, its directory and the global seed."""
 
-    name: str = param("", doc="Run name; default: the run file's stem, or its folder's name for a file called run.toml.")
+    name: str = param("", doc="Run name; default: the run file's stem, or its folder's name for a file called run.toml.",
+                      validator=checks.run_name)
     dir: str = param(
         "",
         doc="Run directory; default: the run file's folder for run.toml (as `lca-run init` makes it), "
         "else runs/<name> under the current directory. Relative paths are relative to the run file.",
+        validator=checks.path_text,
     )
-    seed: int = param(1337, doc="Global seed (model init, sampler, composers that draw random numbers).")
+    seed: int = param(1337, doc="Global seed (model init, sampler, composers that draw random numbers).",
+                      validator=checks.seed)
 
 
 @attrs.define(kw_only=True)

@@ -59,11 +59,6 @@ def lca_features():
     })
 
 
-def empty_lines(raw: bool = False) -> dict[str, list[int]]:
-    """A line-category struct with every category empty."""
-    return {key: [] for key in (RAW_CATEGORIES if raw else CATEGORIES)}
-
-
 def _value(dtype: str) -> dict[str, str]:
     return {"dtype": dtype, "_type": "Value"}
 

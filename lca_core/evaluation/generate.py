@@ -33,15 +33,45 @@ AUTO_BATCH_MEMORY_SHARE = 0.5
 CPU_AUTO_BATCH = 8
 #: tokens a row usually prefills itself (where its prompt leaves the shared one); more are allowed
 OWN_TOKENS = 8
+#: at most this many tokens in one forward of the rows' own prefill (bounds its activation memory)
+PREFILL_TOKENS = 16384
+#: decode shapes (row buffers + CUDA graph) kept at once
+MAX_STEPPERS = 2
 
 
-def common_prefix_length(a: list[int], b: list[int]) -> int:
-    """How many leading items ``a`` and ``b`` share."""
+def common_prefix_length(a: Any, b: Any) -> int:
+    """How many leading items ``a`` and ``b`` (sequences or numpy arrays) share."""
+    import numpy as np
+
     n = min(len(a), len(b))
-    for i in range(n):
-        if a[i] != b[i]:
-            return i
-    return n
+    differ = np.flatnonzero(np.asarray(a[:n]) != np.asarray(b[:n]))
+    return int(differ[0]) if len(differ) else n
+
+
+#: prompts tried as the shared one of a file (the longest is always among them)
+SHARED_CANDIDATES = 16
+
+
+def shared_prompt(prompts: list[list[int]]) -> tuple[list[int], list[int]]:
+    """(the prompt whose KV is shared, how many of its positions each prompt sees).
+
+    Usually every prompt is a prefix of the longest one but for its last tokens. A file longer than
+    the window breaks that: each long line's prompt is cut from the left differently, and only the
+    uncut ones are prefixes of each other. So the prompt that lets the others reuse the most
+    positions is taken, among the longest and a spread of others. Each prompt keeps at least its
+    last token for itself, so that its first prediction comes from its own forward.
+    """
+    import numpy as np
+
+    arrays = [np.asarray(p) for p in prompts]
+    longest = max(range(len(prompts)), key=lambda i: len(prompts[i]))
+    spread = range(0, len(prompts), max(1, len(prompts) // SHARED_CANDIDATES))
+    best, best_seen, best_total = None, None, -1
+    for c in dict.fromkeys([longest, *spread]):
+        seen = [min(common_prefix_length(a, arrays[c]), len(a) - 1, len(arrays[c]) - 1) for a in arrays]
+        if sum(seen) > best_total:
+            best, best_seen, best_total = c, seen, sum(seen)
+    return prompts[best], best_seen
 
 
 def tail(items: list[int], n: int) -> list[int]:
@@ -145,19 +175,16 @@ class LineCompleter:
         live = [i for i, prompt in enumerate(prompts) if prompt]
         if not live:
             return predictions
-        full = max((prompts[i] for i in live), key=len)
-        # Each row sees the shared cache up to where its prompt leaves the longest one, and keeps at
-        # least its last token as its own, so that its first prediction comes from its own forward.
-        seen = [min(common_prefix_length(prompts[i], full), len(prompts[i]) - 1) for i in live]
+        full, seen = shared_prompt([prompts[i] for i in live])
         shared = self._shared_kv()
         shared_length = shared.load(self._prefill(full[:-1])) if len(full) > 1 else 0
         assert max(seen) <= shared_length
-        step = self._batch_rows(len(live))
+        own = [prompts[i][k:] for i, k in zip(live, seen)]
+        width = max(len(o) for o in own)
+        step = self._batch_rows(len(live), width)
         for start in range(0, len(live), step):
-            rows = live[start:start + step]
-            row_seen = seen[start:start + step]
-            texts = self._decode_rows([prompts[i][k:] for i, k in zip(rows, row_seen)], row_seen)
-            for i, text in zip(rows, texts):
+            texts = self._decode_rows(own[start:start + step], seen[start:start + step], width)
+            for i, text in zip(live[start:start + step], texts):
                 predictions[i] = text
         return predictions
 
@@ -168,7 +195,12 @@ class LineCompleter:
             self._shared = SharedKV(self.model, self.max_seq_len)
         return self._shared
 
-    def _batch_rows(self, lines: int) -> int:
+    def _slots(self, width: int) -> int:
+        """Row buffer slots for rows of up to ``width`` own tokens: a power of two, so few shapes serve all files."""
+        needed = max(width, OWN_TOKENS) + self.max_new_tokens
+        return 1 << (needed - 1).bit_length()
+
+    def _batch_rows(self, lines: int, width: int) -> int:
         """Rows decoded together: ``batch_size``, or what free GPU memory allows (at most the lines there are)."""
         if self.batch_size:
             return self.batch_size
@@ -178,46 +210,68 @@ class LineCompleter:
 
         from lca_core.evaluation.shared_prefix import RowBuffers
 
+        self._steppers.clear()  # buffers of earlier shapes go back to the allocator before measuring
+        torch.cuda.empty_cache()
         free, _ = torch.cuda.mem_get_info(self._device)
-        per_row = RowBuffers.bytes_per_row(self.model, OWN_TOKENS + self.max_new_tokens, self.max_seq_len)
+        per_row = RowBuffers.bytes_per_row(self.model, self._slots(width), self.max_seq_len)
         fits = max(1, int(AUTO_BATCH_MEMORY_SHARE * free // per_row))
         return max(1, min(lines, fits, MAX_AUTO_BATCH))
 
     def _stepper(self, rows: int, slots: int) -> Any:
-        """Row buffers and a decode step for ``rows`` × ``slots`` (rounded up, so a few shapes serve all files)."""
+        """Row buffers and a decode step for ``rows`` (rounded up to a power of two) × ``slots``."""
         from lca_core.evaluation.shared_prefix import DecodeGraph, RowBuffers
 
-        rows = 1 << (rows - 1).bit_length()
-        slots = max(slots, OWN_TOKENS + self.max_new_tokens)
-        key = (rows, slots)
+        key = (1 << (rows - 1).bit_length(), slots)
         if key not in self._steppers:
-            buffers = RowBuffers(self.model, rows, slots, self._shared)
-            self._steppers[key] = DecodeGraph(self.model, buffers)
+            while len(self._steppers) >= MAX_STEPPERS:  # the oldest shape's buffers and graph go first
+                self._steppers.pop(next(iter(self._steppers)))
+            self._steppers[key] = DecodeGraph(self.model, RowBuffers(self.model, key[0], slots, self._shared))
         return self._steppers[key]
 
-    def _decode_rows(self, own: list[list[int]], seen: list[int]) -> list[str]:
+    def _prefill_rows(self, stepper: Any, own: list[list[int]], seen: list[int]) -> Any:
+        """Run each row's own tokens into its buffer slots 0..n-1, a few rows at a time (at most
+        PREFILL_TOKENS tokens per forward); the logits after each row's last own token (rows × vocab)."""
+        import torch
+
+        buffers = stepper.rows
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        first = [None] * len(own)
+        start = 0
+        while start < len(own):
+            end = start + 1
+            while end < len(own) and (end + 1 - start) * max(len(o) for o in own[start:end + 1]) <= PREFILL_TOKENS:
+                end += 1
+            chunk = own[start:end]
+            width = max(len(o) for o in chunk)
+            ids = torch.tensor([o + [pad] * (width - len(o)) for o in chunk], device=self._device)
+            slots = torch.arange(width, device=self._device).expand(len(chunk), -1)
+            positions = torch.tensor(seen[start:end], device=self._device)[:, None] + slots
+            ends = sorted({len(o) - 1 for o in chunk})  # logits only where a row's own tokens end
+            buffers.active = torch.arange(start, end, device=self._device)[:, None]
+            buffers.query_slot, buffers.prefill_seen = slots, seen[start:end]
+            logits = self.model(input_ids=ids, position_ids=positions, use_cache=False, lca_rows=buffers,
+                                logits_to_keep=torch.tensor(ends, device=self._device)).logits
+            for row, tokens in enumerate(chunk):
+                first[start + row] = logits[row, ends.index(len(tokens) - 1)]
+            start = end
+        return torch.stack(first)
+
+    def _decode_rows(self, own: list[list[int]], seen: list[int], width: int) -> list[str]:
         """Greedy decoding of rows that see ``seen[b]`` shared positions and then their ``own[b]`` tokens."""
         import torch
 
         from lca_core.evaluation.shared_prefix import ATTENTION_NAME, attention_implementation
 
-        width = max(len(o) for o in own)
-        stepper = self._stepper(len(own), width + self.max_new_tokens)
+        stepper = self._stepper(len(own), self._slots(width))
         buffers = stepper.rows
         batch, real = buffers.rows, len(own)
         own = own + [own[0]] * (batch - len(own))  # padding rows repeat row 0; their results are dropped
         seen = seen + [seen[0]] * (batch - len(seen))
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        ids = torch.tensor([o + [pad] * (width - len(o)) for o in own], device=self._device)
         lengths = torch.tensor([len(o) for o in own], device=self._device)
         base = torch.tensor(seen, device=self._device)
         buffers.shared_len.copy_(base)
-        slots = torch.arange(width, device=self._device).expand(batch, -1)
         with attention_implementation(self.model, ATTENTION_NAME):
-            buffers.query_slot = slots
-            logits = self.model(input_ids=ids, position_ids=base[:, None] + slots, use_cache=False,
-                                lca_rows=buffers).logits
-            logits = logits[torch.arange(batch, device=self._device), lengths - 1]
+            logits = self._prefill_rows(stepper, own, seen)
             if self.cuda_graphs and self._device.type == "cuda" and stepper.graph is None:
                 stepper.capture()
             slot = lengths[:, None]

@@ -8,11 +8,12 @@ from typing import Any
 import attrs
 
 from lca_core.api.errors import RunError
+from lca_core.data.schema import CATEGORIES
 from lca_core.evaluation.metrics import LineScore, score_line
 
 #: the categories papers report (LCA leaderboard, lca-solvers' evaluation script)
 DEFAULT_CATEGORIES = ("inproject", "infile")
-ALL_CATEGORIES = ("inproject", "infile", "common", "commited", "non_informative", "random")
+ALL_CATEGORIES = DEFAULT_CATEGORIES + tuple(c for c in CATEGORIES if c not in DEFAULT_CATEGORIES)
 MODES = ("generation", "teacher-forced")
 
 

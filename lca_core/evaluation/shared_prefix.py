@@ -71,6 +71,10 @@ class RowBuffers:
         #: the slots of the current forward's queries (rows × queries): decode_slot, or the prefill's slots
         self.query_slot = self.decode_slot
         self._row_index = torch.arange(rows, device=device)[:, None]
+        #: the rows a forward covers (a prefill may take a few rows at a time; a decode step takes all)
+        self.active = self._row_index
+        #: host copy of shared_len for the rows of a prefill (it slices the shared part per row)
+        self.prefill_seen: list[int] = []
         self._slot_index = torch.arange(slots, device=device)
         self._shared_index = torch.arange(shared.capacity, device=device)
 
@@ -96,9 +100,11 @@ def shared_prefix_attention(module: Any, query: torch.Tensor, key: torch.Tensor,
     kv_heads = key.shape[1]
     group = heads // kv_heads
     slot = rows.query_slot  # (batch, queries)
-    rows.row_k[layer].index_put_((rows._row_index, slot), key.transpose(1, 2))
-    rows.row_v[layer].index_put_((rows._row_index, slot), value.transpose(1, 2))
+    rows.row_k[layer].index_put_((rows.active, slot), key.transpose(1, 2))
+    rows.row_v[layer].index_put_((rows.active, slot), value.transpose(1, 2))
     scale = dim ** -0.5 if scaling is None else scaling
+    if rows.active is not rows._row_index:  # a prefill of some rows (even of one token each)
+        return _prefill_attention(rows, layer, query, key, value, scale), None
 
     # queries grouped by their KV head: (batch, kv_heads, group·queries, dim)
     q = query.reshape(batch, kv_heads, group * queries, dim)
@@ -127,6 +133,28 @@ def shared_prefix_attention(module: Any, query: torch.Tensor, key: torch.Tensor,
     out = ((shared_out.float() + own_out.float()) / total[..., None]).to(value.dtype)
     out = out.view(batch, kv_heads, group, queries, dim).reshape(batch, heads, queries, dim)
     return out.transpose(1, 2).contiguous(), None
+
+
+def _prefill_attention(rows: RowBuffers, layer: int, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                       scale: float) -> torch.Tensor:
+    """A prefill of each row's own tokens (slots 0..n-1): one fused SDPA call per row over its visible
+    shared keys followed by its own, causal from the bottom right. Its own tokens may be many (a file
+    longer than the window is cut differently for each line), so no score matrix is materialised."""
+    import torch.nn.functional as F
+    from torch.nn.attention.bias import causal_lower_right
+
+    heads, kv_heads, queries = query.shape[1], key.shape[1], query.shape[2]
+    outputs = []
+    for b, seen in enumerate(rows.prefill_seen):
+        keys = torch.cat([rows.shared.keys[layer][:, :seen], key[b]], dim=1)
+        values = torch.cat([rows.shared.values[layer][:, :seen], value[b]], dim=1)
+        if kv_heads != heads:
+            keys = keys.repeat_interleave(heads // kv_heads, dim=0)
+            values = values.repeat_interleave(heads // kv_heads, dim=0)
+        mask = causal_lower_right(queries, seen + queries)
+        out = F.scaled_dot_product_attention(query[b][None], keys[None], values[None], attn_mask=mask, scale=scale)
+        outputs.append(out)
+    return torch.cat(outputs).transpose(1, 2).contiguous()
 
 
 def register() -> None:
@@ -171,7 +199,7 @@ class DecodeGraph:
 
     def capture(self) -> None:
         """Warm up on a side stream (kernels, cuBLAS handles), then record the step."""
-        self.rows.query_slot = self.rows.decode_slot
+        self.rows.query_slot, self.rows.active = self.rows.decode_slot, self.rows._row_index
         saved = self.rows.decode_slot.clone()
         self.rows.decode_slot.fill_(self.rows.slots - 1)  # warm-up writes land in the last slot, written before read
         stream = torch.cuda.Stream()
@@ -187,7 +215,7 @@ class DecodeGraph:
 
     def step(self, tokens: torch.Tensor, positions: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
         """Logits (rows × vocab) after feeding ``tokens`` at ``positions``, writing K/V into ``slots``."""
-        self.rows.query_slot = self.rows.decode_slot
+        self.rows.query_slot, self.rows.active = self.rows.decode_slot, self.rows._row_index
         self.rows.decode_slot.copy_(slots)
         self.tokens.copy_(tokens)
         self.positions.copy_(positions)

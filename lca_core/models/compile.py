@@ -1,9 +1,10 @@
 """torch.compile per decoder layer: the fast way to compile a Hugging Face causal LM for training.
 
-Compiling the whole HF model measured 36% *slower* than eager at 16k tokens (anchors.md P3: graph breaks
-in the HF wrapper, mask and cache logic), while compiling each decoder layer gave +29% (P2): the layers
-are where the time goes, they share one code object, so Dynamo compiles one graph and reuses it for
-every layer (weights are graph inputs), and the glue around them stays eager.
+Compiling the whole HF model measured 36% *slower* than eager at 16k tokens on an H100 (graph breaks
+in the HF wrapper, mask and cache logic), while compiling each decoder layer gave +29%
+(docs/performance.md): the layers are where the time goes, they share one code object, so Dynamo
+compiles one graph and reuses it for every layer (weights are graph inputs), and the glue around
+them stays eager.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ def decoder_layers(model: Any) -> list[Any]:
     return list(max(lists, key=len)) if lists else []
 
 
-def compile_decoder_layers(model: Any, *, dynamic: bool | None = False, mode: str | None = None) -> int:
+def compile_decoder_layers(model: Any, *, dynamic: bool | None = None, mode: str | None = None) -> int:
     """``torch.compile`` each decoder layer in place; returns how many were compiled.
 
-    ``dynamic=False`` by default: training batches have one shape (micro-batch × max_seq_len), and static
-    shapes give the best kernels; a new shape (a shorter validation batch) costs one recompile.
+    ``dynamic=None`` (Dynamo's automatic dynamic shapes): a run whose batches all have one shape
+    (micro-batch × max_seq_len) keeps the static graph; the first batch of another length recompiles
+    once with a symbolic length, which then serves every length. ``dynamic=False`` recompiled for
+    every new length: file-level samples (short, all different) or packed rows then trained at a
+    few hundred tokens/s on an H200, almost all of it compilation.
     """
     import torch
 

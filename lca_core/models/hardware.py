@@ -23,10 +23,6 @@ class Hardware:
     gradient_checkpointing: bool
     reasons: dict[str, str] = attrs.field(factory=dict)
 
-    @property
-    def is_cuda(self) -> bool:
-        return self.device.startswith("cuda")
-
     def torch_dtype(self, name: str | None = None) -> Any:
         import torch
 

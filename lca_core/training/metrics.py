@@ -9,10 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-#: category id (as the preprocessors write ``category_ids``) -> metric prefix (the dataset's spelling)
-CATEGORIES: dict[int, str] = {
-    0: "commited", 1: "common", 2: "infile", 3: "inproject", 4: "non_informative", 5: "random", 6: "other",
-}
+from lca_core.data.schema import CATEGORY_NAMES as CATEGORIES  # id in category_ids -> metric prefix
+
 TOP_K = (1, 3, 5, 10)
 #: categories whose top-k accuracy is reported (the original's standard columns)
 TOP_K_CATEGORIES = ("inproject",)
@@ -143,5 +141,5 @@ class MetricAccumulator:
 
 
 def flops_per_token(num_params: int, num_layers: int, hidden_size: int, seq_len: int) -> float:
-    """Training FLOPs per token: 6N for the dense part + 6·L·d·T for causal attention (anchors.md §2)."""
+    """Training FLOPs per token: 6N for the dense part + 6·L·d·T for causal attention (PaLM's 6N + 12·L·d·T, attention halved by the causal mask)."""
     return 6.0 * num_params + 6.0 * num_layers * hidden_size * seq_len

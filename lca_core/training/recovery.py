@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from lca_core.training.faults import CheckpointWriteError, NonFiniteLoss, blame
+from lca_core.training.faults import CheckpointWriteError, blame
 from lca_core.training.state import restore_rng
 
 
 def after_failure(trainer: Any, exc: BaseException) -> BaseException:
     """The error to raise for ``exc``, after saving a checkpoint when the trainer's state allows it."""
-    from lca_core.errors import LcaError, RunError
+    from lca_core.api.errors import LcaError, RunError
 
     state, checkpoints = trainer.state, trainer.checkpoints
     saved = None
-    consistent = not trainer.updating and not isinstance(exc, CheckpointWriteError)
+    # Never a checkpoint past the last logged step: its row would be lost for good (the logs are cut back to
+    # the checkpoint a run resumes from), e.g. when the log disk is full.
+    consistent = (not trainer.updating and not isinstance(exc, CheckpointWriteError)
+                  and trainer.logged_iteration == state.iteration)
     latest = checkpoints.latest()
     if consistent and state.iteration > 0 and (latest is None or int(latest.name) < state.iteration):
         if trainer.step_start is not None:  # failed inside a step: back to where that step began
@@ -37,7 +40,8 @@ def after_failure(trainer: Any, exc: BaseException) -> BaseException:
     where = (f"saved checkpoint {saved} (the state after iteration {state.iteration})" if saved
              else f"last complete checkpoint: {latest}" if latest else "no checkpoint was saved")
     if isinstance(exc, LcaError):
-        return type(exc)(f"{exc}; {where}") if type(exc) in (RunError, NonFiniteLoss) else exc
+        named = isinstance(exc, RunError) and not isinstance(exc, CheckpointWriteError)  # it names the checkpoint
+        return type(exc)(f"{exc}; {where}") if named else exc
     culprit = blame(exc)
     if culprit is None:
         import warnings

@@ -14,8 +14,9 @@ from typing import Any
 
 import attrs
 
-from lca_core.training.checkpoint import SHARDED_DIR, CheckpointManager
+from lca_core.training.checkpoint import CONFIG_FILE, SHARDED_DIR, CheckpointManager
 from lca_core.training.distributed import full_model_state, is_sharded, load_full_optimizer, load_sharded, save_sharded
+from lca_core.training.faults import NonFiniteModel, nonfinite_model_message, nonfinite_tensors
 from lca_core.training.state import TrainerState, capture_rng, restore_rng
 
 
@@ -41,6 +42,11 @@ def save_checkpoint(trainer: Any, metrics: dict[str, Any]) -> Path:
     """Write checkpoint ``NNNN`` (NNNN = ``trainer.state.iteration``) from every rank's part; returns its path."""
     state = {"trainer": trainer.state.to_dict(), "rng": capture_rng()}
     checkpoints, dist, iteration = trainer.checkpoints, trainer.dist, trainer.state.iteration
+    # a checkpoint is something to go back to: never one with NaN weights (one pass over them, per save)
+    broken = nonfinite_tensors(trainer.model)
+    if dist.all_reduce_sum([float(len(broken))])[0] > 0:
+        raise NonFiniteModel(nonfinite_model_message(broken or ["(on another rank)"], f"after iteration {iteration}")
+                             + f"; checkpoint {iteration:04d} was not written")
     if is_sharded(trainer.engine):  # FSDP: every rank writes its shards; rank 0 the consolidated model/
         model_state = full_model_state(trainer.engine)
         optim_state = {"scaler": trainer.scaler.state_dict()}
@@ -57,9 +63,25 @@ def save_checkpoint(trainer: Any, metrics: dict[str, Any]) -> Path:
     path = checkpoints.final_dir(iteration)
     if dist.is_main:  # only rank 0 writes files (the states are equal, or gathered above)
         path = checkpoints.save(iteration, model=trainer.model, tokenizer=trainer.tokenizer, optim_state=optim_state,
-                                state=state, metrics=metrics, model_state=model_state, write_shards=write_shards)
+                                state=state, metrics=metrics, model_state=model_state, write_shards=write_shards,
+                                records=records(trainer))
     dist.barrier()
     return path
+
+
+def records(trainer: Any) -> dict[str, str]:
+    """What a checkpoint keeps for resume to compare with (training/changes.py): the resolved configuration
+    and the training data's fingerprint, where known."""
+    from lca_core.config.schema import RunConfig
+    from lca_core.config.snapshot import resolved_toml
+    from lca_core.training.changes import FINGERPRINT_FILE
+
+    out = {}
+    if isinstance(trainer.config, RunConfig):
+        out[CONFIG_FILE] = resolved_toml(trainer.config)
+    if getattr(trainer, "data_fingerprint", None):
+        out[FINGERPRINT_FILE] = trainer.data_fingerprint
+    return out
 
 
 def restore(trainer: Any, resume: Resume) -> None:
@@ -77,7 +99,7 @@ def restore(trainer: Any, resume: Resume) -> None:
             if resume.optim.get("scaler"):
                 trainer.scaler.load_state_dict(resume.optim["scaler"])
         except (ValueError, KeyError, RuntimeError) as exc:
-            from lca_core.errors import RunError
+            from lca_core.api.errors import RunError
 
             raise RunError(f"the optimizer state of checkpoint {resume.path} does not fit this model "
                            f"({exc}); start from a checkpoint of this model, or set "

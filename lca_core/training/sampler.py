@@ -1,6 +1,6 @@
 """FusedSampler: one endless, seeded stream of sample indices (epoch after epoch), resumable at any position.
 
-The stream is epoch 0's permutation, then epoch 1's, ... (the seed's per-epoch permutations, fused).
+The stream is epoch 0's permutation, then epoch 1's, ... (the original's per-epoch permutations, fused).
 Epoch ``e``'s permutation depends only on (seed, e), so position ``p`` is found in O(1) epochs — a
 resumed run never iterates through the samples it already consumed. The stream is global: in a
 distributed run every rank reads the same stream and takes its own slice of each step's samples.

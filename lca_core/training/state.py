@@ -16,7 +16,6 @@ class TrainerState:
     iteration: int = 0  # optimizer steps done
     sample_position: int = 0  # position in the FusedSampler stream (samples consumed)
     tokens_seen: int = 0  # input tokens (non-padding) trained on
-    loss_tokens_seen: int = 0  # target tokens under the loss mask
     skipped_steps: int = 0  # steps whose loss was not finite, dropped under on_nonfinite = "skip"
     logger_state: dict[str, Any] = attrs.field(factory=dict)  # e.g. the W&B run id
     last_valid: dict[str, float] = attrs.field(factory=dict)  # the latest validation metrics

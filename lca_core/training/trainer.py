@@ -25,7 +25,18 @@ from lca_core.training.distributed import (
     set_gradient_sync,
     wrap_model,
 )
-from lca_core.training.faults import NonFiniteLoss, RunStopped, StopSignals, datapoint_ids, nonfinite_message, out_of_memory
+from lca_core.training.faults import (
+    NonFiniteLoss,
+    NonFiniteModel,
+    RunStopped,
+    StopSignals,
+    check_optimizer_settings,
+    datapoint_ids,
+    nonfinite_message,
+    nonfinite_model_message,
+    nonfinite_tensors,
+    out_of_memory,
+)
 from lca_core.training.loader import fetch, worker_batches
 from lca_core.training.loss import (
     linear_cross_entropy,
@@ -92,8 +103,11 @@ class Trainer:
         self.step_start: tuple[int, dict[str, Any]] | None = None
         self.updating = False  # inside optimizer.step: the weights are half-updated, never save them
         self.resumed_from: int | None = None
+        self.data_fingerprint: str | None = None  # kept in each checkpoint; resume compares it (changes.py)
+        self.restart_command: str | None = None  # the command that continues this run, for the stop message
         if resume is not None:
             restore(self, resume)
+        self.logged_iteration = self.state.iteration  # the last step whose train row is logged (recovery.py)
 
         self.train_metrics = MetricAccumulator()
         vocab = model.get_output_embeddings().weight.shape[0]
@@ -130,6 +144,7 @@ class Trainer:
                 train_metrics = self.train_step()
                 iteration = self.state.iteration
                 self.logger.log("train", iteration, train_metrics)
+                self.logged_iteration = iteration
                 self._notify("lca_after_optimizer_step", iteration=iteration, metrics=train_metrics,
                              learning_rate=train_metrics["learning_rate"])
                 progress.update(iteration, train_metrics)
@@ -142,7 +157,7 @@ class Trainer:
                     saved = self.save(train_metrics)
                 if stop.requested and not last:  # SIGTERM / SIGINT: a checkpoint at this step boundary, then stop
                     saved = saved or self.save(train_metrics)
-                    raise stop.stopped(iteration, max_iters, saved, getattr(self.config, "source", None))
+                    raise stop.stopped(iteration, max_iters, saved, self.restart_command)
             progress.close()
             status = "completed"
         except (KeyboardInterrupt, RunStopped):
@@ -196,18 +211,30 @@ class Trainer:
             del ce, loss
 
         grad_norm = None
-        # one host sync; detected at the step it appears, and decided alike on every rank (or replicas diverge)
-        if self.dist.all_reduce_sum([0.0 if bool(torch.isfinite(step_loss)) else 1.0])[0] > 0:
+        if self.cfg.max_grad_norm > 0:
+            self.scaler.unscale_(self.optimizer)
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.max_grad_norm)
+        # Non-finite loss or gradient: caught before the optimizer step (under fp16 the scaler skips inf gradients
+        # itself). One host sync, decided alike on every rank (or replicas diverge).
+        bad = ~torch.isfinite(step_loss)
+        if grad_norm is not None and not self.scaler.is_enabled():
+            bad = bad | ~torch.isfinite(_full(grad_norm))
+        if self.dist.all_reduce_sum([float(bad)])[0] > 0:
             self.optimizer.zero_grad(set_to_none=True)
+            if grad_norm is not None and self.scaler.is_enabled():
+                self.scaler.update()  # close the unscale_ above: the next step may unscale again
+            if broken := nonfinite_tensors(self.model):  # the weights, not the data: skipping cannot help
+                self.updating = True  # never save this state
+                raise NonFiniteModel(nonfinite_model_message(broken, f"at iteration {iteration + 1}"))
             if self.cfg.on_nonfinite == "stop":
                 ids = datapoint_ids(self.train_data, self.sampler.indices(self.step_start[0], len(micro_batches)
                                                                             * self.cfg.micro_batch_size))
-                raise NonFiniteLoss(nonfinite_message(float(step_loss), iteration + 1, ids))
+                what = (f"loss ({float(step_loss)})" if not bool(torch.isfinite(step_loss))
+                        else f"gradient norm ({float(_full(grad_norm))})")
+                raise NonFiniteLoss(nonfinite_message(what, iteration + 1, ids))
             self.state.skipped_steps += 1  # "skip": this step changes no weight and no optimizer moment
         else:
-            if self.cfg.max_grad_norm > 0:
-                self.scaler.unscale_(self.optimizer)
-                grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.max_grad_norm)
+            check_optimizer_settings(self.optimizer, iteration + 1)
             self.updating = True
             self.scaler.step(self.optimizer)
             self.scaler.update()
@@ -217,7 +244,6 @@ class Trainer:
         self.step_start = None
         self.state.iteration += 1
         self.state.tokens_seen += tokens
-        self.state.loss_tokens_seen += loss_tokens
         metrics = self.train_metrics.compute(self._reduce)  # the one host sync of the step
         elapsed = time.perf_counter() - started
         metrics.update(self._step_statistics(lr, grad_norm, tokens, elapsed))

@@ -21,9 +21,10 @@ class FileGrainedChunker(ChunkerBlock):
 class CodeSegmentGrainedChunker(ChunkerBlock):
     """A ``.py`` file becomes up to four chunks: its comments, docstrings, imports and code.
 
-    Runs of comments spanning fewer than two lines are dropped; comments and docstrings lose their
-    indentation. Each chunk's ``metadata["segment_type"]`` names its kind. Other files stay whole
-    (``segment_type`` "file").
+    Runs of comments spanning fewer than two lines are dropped (a dropped end-of-line comment
+    leaves its line break); comment and docstring lines are stripped, every line right-stripped
+    (the newest original's rules). Each chunk's ``metadata["segment_type"]`` names its kind. Other
+    files stay whole (``segment_type`` "file").
     """
 
     def chunk(self, file: File, datapoint: dict) -> list[Chunk]:

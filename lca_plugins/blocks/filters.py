@@ -76,10 +76,11 @@ class _TokenizerFilter(FileFilterBlock):
         self._tokenizer = runtime.tokenizer
 
     def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` with the tokenizer's special tokens (a BOS counts), as the original counted."""
         if self._tokenizer is None:
             raise RunError(f"block {type(self).__name__} needs the run's tokenizer, but the composer was set up "
                            "without one; build the composer with Runtime(tokenizer=...)")
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self._tokenizer(text)["input_ids"])
 
 
 @attrs.define(kw_only=True)

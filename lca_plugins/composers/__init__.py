@@ -4,7 +4,7 @@ from lca_core import hookimpl
 
 _COMPOSERS = {
     "path_distance": ("path_distance:PathDistanceComposer",
-                      "snapshot files by directory hops from the completion file, nearest last (the seed's)"),
+                      "snapshot files by directory hops from the completion file, nearest last (the original's V1 default)"),
     "file_level": ("file_level:FileLevelComposer", "no repository context: the completion file alone"),
     "naive": ("naive:NaiveComposer", "every snapshot file in snapshot order"),
     "alphabetical": ("alphabetical:AlphabeticalComposer", "snapshot files sorted by path, last path nearest"),

@@ -9,7 +9,7 @@ import attrs
 from lca_core.api.components import Runtime, build_params, param, parameters, resolved_params
 from lca_core.api.errors import ConfigError, ConfigProblem, LcaError, join_path
 from lca_core.composing.blocks import BlockBase, HarvesterBlock, order_problem, run_chain
-from lca_core.composing.composers import ComposerBase, snapshot_files
+from lca_core.composing.composers import ComposerBase, ContextPiece, snapshot_files
 
 #: The newest original's ``standard`` chain: exactly what ``path_distance`` composes.
 STANDARD_CHAIN = (
@@ -102,4 +102,7 @@ class ChainedComposer(ComposerBase):
             block.setup(runtime)
 
     def compose_context(self, datapoint: dict) -> str:
+        return self.compose_context_pieces(datapoint)[0]
+
+    def compose_context_pieces(self, datapoint: dict) -> tuple[str, tuple[ContextPiece, ...]]:
         return run_chain(self._chain, snapshot_files(datapoint), datapoint)

@@ -10,7 +10,7 @@ from lca_plugins.composers.features import path_distance
 
 @attrs.define(kw_only=True)
 class PathDistanceComposer(RankingComposer):
-    """The seed's composer: every snapshot file, farthest first, the completion file's neighbours last.
+    """The original's V1 composer: every snapshot file, farthest first, the completion file's neighbours last.
 
     Distance is the number of directory hops between two paths (0 in the same folder); ties keep
     snapshot order. The completion file itself never enters the context.

@@ -12,8 +12,10 @@ write is never half-done by a signal), and concurrent writers never interleave i
   line (the original's single JSON array broke when the process died before its closing ``]``).
   Read it with `read_messages`, ``jq -c . FILE`` or ``pandas.read_json(FILE, lines=True)``.
 
-Readers skip a torn last line (a full disk, a power cut) instead of failing; writers cut it off
-when they reopen the file.
+Readers skip a torn last line (a power cut) instead of failing; writers cut it off when they reopen
+the file. A write that fails (a full disk, a quota) is cut back to the last whole record at once and
+raised as `LogWriteError`, naming the file: the file never holds a torn row, even while the run goes on
+to report the error.
 """
 
 from __future__ import annotations
@@ -28,7 +30,32 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from lca_core.api.errors import RunError
+
 ITER = "iter_num"
+
+
+class LogWriteError(RunError):
+    """A log record could not be written; the file was cut back to its last whole record."""
+
+
+def _write_error(path: Path, what: str, exc: OSError) -> LogWriteError:
+    return LogWriteError(f"cannot write {what} to {path}: {exc.strerror or exc}; the file holds every record "
+                         "before it, whole. Free space (or fix the permission) and run again: training resumes "
+                         "from the latest checkpoint and logs the missing rows again")
+
+
+def _append_record(fd: int, path: Path, data: bytes, what: str) -> None:
+    """Append ``data`` whole, or leave the file as it was and raise `LogWriteError` naming ``path``."""
+    start = os.lseek(fd, 0, os.SEEK_END)
+    try:
+        _write_all(fd, data)
+    except OSError as exc:
+        try:
+            os.ftruncate(fd, start)  # frees what the partial record took: works on a full disk too
+        except OSError:
+            pass
+        raise _write_error(path, what, exc) from None
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -45,13 +72,17 @@ def _open_append(path: Path) -> int:
 
 def _replace_atomically(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _write_error(path, "a rewrite", exc) from None
 
 
 def cut_torn_tail(path: Path) -> None:
@@ -177,7 +208,7 @@ class MetricTable:
             self.columns = self.columns + new
             self._rewrite([record + [""] * len(new) for record in records])
         cells = [str(int(iteration))] + [format_value(metrics.get(name)) for name in self.columns[1:]]
-        _write_all(self._fd, _csv_line(cells).encode("utf-8"))
+        _append_record(self._fd, self.path, _csv_line(cells).encode("utf-8"), f"the row of iteration {iteration}")
         self.last_iteration = iteration
         return True
 
@@ -240,7 +271,7 @@ class MessageLog:
             "content": _finite(content),
         }
         line = json.dumps(record, ensure_ascii=False, default=_json_default, allow_nan=False) + "\n"
-        _write_all(self._fd, line.encode("utf-8"))
+        _append_record(self._fd, self.path, line.encode("utf-8"), "a message")
 
     def close(self) -> None:
         if self._fd is not None:

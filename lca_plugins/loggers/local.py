@@ -20,9 +20,9 @@ import attrs
 
 from lca_core.api.components import Runtime, param
 from lca_core.api.errors import ParamError, RunError
-from lca_core.api.loggers import LoggerBase, Split
-from lca_plugins.loggers.files import MessageLog, MetricTable
-from lca_plugins.loggers.redact import redact, secret_values
+from lca_core.api.loggers import LoggerBase, MetricRows, Split
+from lca_core.redact import redact, secret_values
+from lca_plugins.loggers.files import LogWriteError, MessageLog, MetricTable, read_metrics
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _STDERR_LEVELS = {"WARNING", "ERROR", "CRITICAL"}
@@ -78,6 +78,9 @@ class LocalLogger(LoggerBase):
         """``{"train": ..., "valid": ...}``: where this logger writes each split's metrics."""
         base = self.log_dir(run_dir)
         return {"train": base / self.train_csv, "valid": base / self.valid_csv}
+
+    def read_metrics(self, run_dir: Path) -> dict[str, MetricRows]:
+        return {split: read_metrics(path) for split, path in self.csv_paths(run_dir).items()}
 
     # --- the LoggerBase contract -----------------------------------------------------------------
 
@@ -142,10 +145,18 @@ class LocalLogger(LoggerBase):
         # Called from the trainer's `finally`, a failed run's exception is still in flight: record it
         # here, since lca-run reports it itself and the interpreter's excepthook never sees it.
         in_flight = sys.exc_info()[1]
-        if status == "failed" and in_flight is not None and self._stderr is not None:
-            self._record_exception(in_flight)
-        if self._stdout is not None:
-            self.message("INFO", f"run {status}")
+        try:
+            if status == "failed" and in_flight is not None and self._stderr is not None:
+                self._record_exception(in_flight)
+            if self._stdout is not None:
+                self.message("INFO", f"run {status}")
+        except LogWriteError:
+            if in_flight is None:  # else the error in flight is the one to report (often the same full disk)
+                self._close()
+                raise
+        self._close()
+
+    def _close(self) -> None:
         self._uninstall_hooks()
         for table in self._tables.values():
             table.close()
@@ -187,8 +198,11 @@ class LocalLogger(LoggerBase):
             self._handler = None
 
     def _show_warning(self, message, category, filename, lineno, file=None, line=None):
-        self.message("WARNING", {"category": category.__name__, "location": f"{filename}:{lineno}",
-                                 "message": str(message)})
+        try:
+            self.message("WARNING", {"category": category.__name__, "location": f"{filename}:{lineno}",
+                                     "message": str(message)})
+        except LogWriteError:  # a warning must not raise into the code that warned; it still reaches stderr
+            pass
         previous = self._saved_hooks.get("showwarning")
         if previous is not None:
             previous(message, category, filename, lineno, file, line)

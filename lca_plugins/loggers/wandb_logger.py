@@ -19,7 +19,7 @@ from lca_core.api.components import Runtime, param
 from lca_core.api.errors import RunError
 from lca_core.api.loggers import Split
 from lca_plugins.loggers.local import LocalLogger
-from lca_plugins.loggers.redact import redact
+from lca_core.redact import redact
 
 STATE_KEY = "wandb_run_id"
 

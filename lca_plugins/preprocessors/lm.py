@@ -1,4 +1,4 @@
-"""``lm``: the seed's V1 LMPreprocessor — a full window of context and completion, loss on its last tokens."""
+"""``lm``: the original's V1 LMPreprocessor — a full window of context and completion, loss on its last tokens."""
 
 from __future__ import annotations
 

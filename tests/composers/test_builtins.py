@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lca_core.api.plugins import get_plugin_manager
-from lca_core.api.testing import check_composer_contract
 from lca_core.composing.composers import GrainedComposer
+from lca_core.composing.testing import check_composer_contract
 from lca_plugins.composers.bm25 import BM25Composer
 from lca_plugins.composers.declarations_only import DeclarationsOnlyComposer
 from lca_plugins.composers.features import path_distance

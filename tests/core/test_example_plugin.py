@@ -57,6 +57,7 @@ def test_listed_with_its_distribution(run_dir):
     assert "lca-plugin-example 0.1.0" in line
 
 
+@pytest.mark.slow
 def test_check_builds_it_from_a_run_file(run_dir):
     result = lca_run("check", "exp.toml", cwd=run_dir)
     assert result.returncode == 0, result.stderr

@@ -149,6 +149,7 @@ def test_history_build_is_deterministic_and_bounded(tmp_path):
     assert sizes and max(sizes) <= 20_000
 
 
+@pytest.mark.slow
 def test_cli_build_and_check(demo_repo, tmp_path):
     out = tmp_path / "cli.parquet"
     lca_run = Path(sys.executable).with_name("lca-run")

@@ -79,6 +79,7 @@ def workdir(tmp_path_factory, tokenizer):
     return folder
 
 
+@pytest.mark.slow
 def test_two_processes_train_like_one_and_resume_across_world_sizes(workdir):
     out = lca_run("--nproc", "2", "run.toml", 'run.dir="two"', cwd=workdir)
     assert "2 processes (gloo), strategy ddp" in out and "2 micro-batches of 1 per process" in out
@@ -98,6 +99,7 @@ def test_two_processes_train_like_one_and_resume_across_world_sizes(workdir):
     assert_same_weights(workdir / "one_then_two" / "checkpoints" / "0003", one / "checkpoints" / "0003")
 
 
+@pytest.mark.slow
 def test_fsdp_resumes_a_one_process_checkpoint_and_writes_shards_plus_a_whole_model(workdir):
     from_checkpoint(workdir / "one", workdir / "fsdp")
     out = lca_run("--nproc", "2", "run.toml", 'run.dir="fsdp"', 'trainer.strategy="fsdp"', cwd=workdir)
@@ -109,6 +111,7 @@ def test_fsdp_resumes_a_one_process_checkpoint_and_writes_shards_plus_a_whole_mo
         logged(workdir / "one", "valid", "cross_entropy")[-1], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_nproc_that_does_not_divide_the_accumulation_is_refused_before_starting(workdir, capsys, monkeypatch):
     from lca_core.cli.main import main
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.factories import TINY_MODEL_TOML, make_datapoint
 
 RUN_FILE = """
@@ -52,6 +54,7 @@ def make_run(tmp_path, tokenizer):
                                                          "valid_metrics": {"cross_entropy": ce}}))
 
 
+@pytest.mark.slow
 def test_eval_compares_composers_and_checkpoints_side_by_side(tmp_path, tokenizer):
     make_run(tmp_path, tokenizer)
     result = lca_run("eval", "tiny.toml", "--checkpoint", "base", "--checkpoint", "best",

@@ -60,6 +60,29 @@ def test_rows_that_leave_the_shared_prompt_early_still_match_the_baseline(tiny_m
     assert reuse == LineCompleter(**common, prefix_reuse=False).complete_ids(ctx, prefixes)
 
 
+def test_a_file_longer_than_the_window_still_matches_the_baseline(tiny_model, tokenizer, monkeypatch):
+    """Long lines' prompts are cut from the left differently, so they share little; and the rows' own
+    prefill is split into several forwards (a tiny token budget here)."""
+    from lca_core.evaluation import generate
+
+    monkeypatch.setattr(generate, "PREFILL_TOKENS", 40)
+    common = dict(model=tiny_model, tokenizer=tokenizer, max_seq_len=48, max_new_tokens=6)
+    ctx, prefixes = LineCompleter(**common).encode(CONTEXT, COMPLETION, LINES)
+    assert len({p[0] for p in prefixes if p}) > 1  # cut at different places: no common file prefix
+    reuse = LineCompleter(**common, batch_size=4).complete(CONTEXT, COMPLETION, LINES)
+    assert reuse == LineCompleter(**common, prefix_reuse=False).complete(CONTEXT, COMPLETION, LINES)
+
+
+def test_shared_prompt_is_the_one_others_reuse_most():
+    from lca_core.evaluation.generate import shared_prompt
+
+    uncut = [[1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6, 7], [1, 2, 3, 4, 5, 6, 7, 8, 9]]
+    cut = [[1, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9]]  # longest, but shares only its first token
+    full, seen = shared_prompt(uncut + cut)
+    assert full == uncut[2]
+    assert seen == [4, 6, 8, 1]
+
+
 def test_context_is_cut_from_the_left_once_per_file_keeping_bos(tiny_model, tokenizer):
     completer = LineCompleter(model=tiny_model, tokenizer=tokenizer, max_seq_len=160, max_new_tokens=10)
     ctx, prefixes = completer.encode(CONTEXT, COMPLETION, LINES)

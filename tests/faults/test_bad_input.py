@@ -35,6 +35,7 @@ def mismatched_checkpoint(folder):
     return folder / "0004"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("overrides", "code", "expected"), [
     (['model.tokenizer="./no-such-tokenizer"'], 2, "model.tokenizer: './no-such-tokenizer' does not exist"),
     (["model.random_init=false", 'model.name_or_path="./no-such-model"'], 2,
@@ -53,6 +54,7 @@ def test_bad_paths_and_checkpoints_are_one_line_errors(project, overrides, code,
     assert line.startswith("lca-run: configuration error:" if code == 2 else "lca-run: error:")
 
 
+@pytest.mark.slow
 def test_a_malformed_datapoint_is_a_runtime_error_naming_it(project):
     with open(project / "data.jsonl", "a") as handle:
         bad = make_datapoint(repo="owner__broken")
@@ -116,6 +118,7 @@ def mutated_run_files(draw):
     return data, overrides
 
 
+@pytest.mark.slow
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=mutated_run_files())
 def test_fuzzed_run_files_fail_only_with_lca_errors(case, tmp_path_factory):

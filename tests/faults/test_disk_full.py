@@ -48,6 +48,7 @@ def _namespaces_work() -> bool:
     return probe.returncode == 0
 
 
+@pytest.mark.slow
 def test_a_full_tmpfs_fails_the_save_cleanly_and_the_run_resumes(project):
     if not _namespaces_work():
         pytest.skip("unshare cannot mount a private tmpfs here; test_enospc_in_a_save covers the logic")
@@ -85,6 +86,7 @@ def _hf_env():
     return {k: v for k, v in os.environ.items() if k.startswith(("HF_", "WANDB_", "TOKENIZERS_"))}
 
 
+@pytest.mark.slow
 def test_enospc_in_a_save(tmp_path, tokenizer, monkeypatch):
     from tests.training.test_trainer import make_trainer
 

@@ -12,6 +12,7 @@ import random
 import signal
 import time
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -52,7 +53,7 @@ def _check_what_a_kill_leaves(run_dir, previous_latest):
     manager = CheckpointManager(run_dir / "checkpoints")
     done = manager.complete()
     for path in done:  # each checkpoint that counts is whole and loads
-        assert {p.name for p in path.iterdir()} == {"metrics.json", "model", "optim.pt", "state.pt"}
+        assert {p.name for p in path.iterdir()} == {"metrics.json", "model", "optim.pt", "state.pt", "manifest.json"}
         state, optim = CheckpointManager.load_state(path)
         assert state["trainer"]["iteration"] == int(path.name) and "optimizer" in optim
     partial = [p.name for p in (run_dir / "checkpoints").glob(".*.tmp")]
@@ -77,6 +78,7 @@ def _assert_equal_to_reference(reference, run_dir):
     assert want.keys() == have.keys() and all(torch.equal(want[k], have[k]) for k in want)
 
 
+@pytest.mark.slow
 def test_random_sigkills_then_resume_equal_an_uninterrupted_run(tmp_path, tokenizer_dir):
     reference = tmp_path / "reference"
     started = time.monotonic()

@@ -71,6 +71,7 @@ def run(project, *overrides):
     return lca_run(project, "run.toml", *overrides, "--no-progress")  # the plugin is inherited by the fork
 
 
+@pytest.mark.slow
 def test_a_raising_lifecycle_hook_stops_the_run_after_a_checkpoint(project, boom):
     boom.RAISE_IN_HOOK_AT = 3
     code, err = run(project)
@@ -80,6 +81,7 @@ def test_a_raising_lifecycle_hook_stops_the_run_after_a_checkpoint(project, boom
     assert sorted(p.name for p in (project / "run" / "checkpoints").iterdir()) == ["0002", "0003"]
 
 
+@pytest.mark.slow
 def test_a_raising_component_is_named_with_its_distribution(project, boom):
     boom.RAISE_ON_COMPOSE = 7  # 2 validation datapoints, then 2 per step: the first of step 3
     code, err = run(project, "composer.name=exploding")

@@ -30,7 +30,7 @@ def test_every_torch_load_uses_weights_only_and_nothing_evaluates_code():
     for path in SOURCES:
         for call in calls(ast.parse(path.read_text(), str(path))):
             name = name_of(call.func)
-            # (lca_core/api/testing.py round-trips a composer through pickle.dumps/loads in memory: no file)
+            # (lca_core/composing/testing.py round-trips a composer through pickle.dumps/loads in memory: no file)
             if name in ("torch.load", "pickle.load", "pickle.loads", "eval", "exec") and \
                     not (name == "pickle.loads" and path.name == "testing.py"):
                 keywords = {k.arg: k.value for k in call.keywords}
@@ -63,6 +63,7 @@ def test_a_run_file_cannot_name_code_to_import(project, name):
     assert code == 2 and f"unknown composer '{name}'" in err
 
 
+@pytest.mark.slow
 def test_a_wandb_api_key_never_reaches_the_run_directory(project, monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", SECRET)
     code, out = lca_run(project, "run.toml", "logger.name=wandb", "trainer.max_iters=2", "--no-progress")

@@ -44,6 +44,7 @@ def wait_for(condition, timeout=90.0):
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_stop_signal_saves_at_the_step_boundary_and_says_how_to_resume(project, signum):
     slow_project(project)
@@ -57,7 +58,9 @@ def test_stop_signal_saves_at_the_step_boundary_and_says_how_to_resume(project, 
 
     stopped_at = iterations(train_csv)[-1]
     assert f"stopped after iteration {stopped_at} of 500" in text
-    assert "run `lca-run run.toml` again" in text and "Traceback" not in text
+    # the hint keeps the overrides the run was started with
+    assert "run `lca-run run.toml trainer.max_iters=500 checkpointing.freq=0` again" in text
+    assert "Traceback" not in text
     assert [p.name for p in CheckpointManager(project / "run" / "checkpoints").complete()] == [f"{stopped_at:04d}"]
     if signum == signal.SIGINT:
         return
@@ -70,6 +73,7 @@ def test_stop_signal_saves_at_the_step_boundary_and_says_how_to_resume(project, 
     assert iterations(train_csv) == list(range(1, stopped_at + 3))
 
 
+@pytest.mark.slow
 def test_a_second_signal_stops_at_once(project, monkeypatch):
     slow_project(project)
     monkeypatch.setenv("FAULTS_HANG_AT", "3")  # the step hangs after iteration 3, before its boundary
@@ -85,3 +89,19 @@ def test_a_second_signal_stops_at_once(project, monkeypatch):
     assert "SIGTERM again: stopped at once" in text and "Traceback" not in text
     # no checkpoint for the interrupted boundary: only the regular one at 2
     assert [p.name for p in CheckpointManager(project / "run" / "checkpoints").complete()] == ["0002"]
+
+
+def test_sigterm_during_start_up_stops_with_a_message(project):
+    # a local plugin whose import hangs: the signal lands while the run file is being loaded
+    (project / "hang.py").write_text('from pathlib import Path\nimport time\nPath("hanging").write_text("1")\n'
+                                     'time.sleep(120)\n')
+    with open(project / "run.toml", "a") as handle:
+        handle.write('\n[plugins]\nmodules = ["hang.py"]\n')
+    process, out = start_lca_run(project, "run.toml", "--no-progress")
+    wait_for(lambda: (project / "hanging").exists())
+    os.kill(process.pid, signal.SIGTERM)
+    process.join(30)
+    text = out.read_text()
+    assert process.exitcode == 143, text
+    assert "lca-run: interrupted: SIGTERM during start-up: stopped before the first step" in text
+    assert "Traceback" not in text and len(text.strip().splitlines()) == 1

@@ -1,7 +1,8 @@
 """Faults inside a training step: a non-finite loss (policy stop | skip) and a GPU out-of-memory error.
 
-The NaN comes from real data meeting real weights: one sample carries a token whose embedding row is
-NaN. CUDA cannot run here, so the out-of-memory error is raised by a forward hook as CUDA would.
+The NaN comes from the data: one sample carries a token whose embedding output is NaN (a forward hook;
+the weights stay finite, as a datapoint that overflows fp16 leaves them). Non-finite weights and settings are
+a different fault, tested in test_nonfinite_updates.py. CUDA cannot run here, so the out-of-memory error is raised by a forward hook as CUDA would.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.factories import make_datapoint
 from tests.training.tiny import SyntheticBatches
 from tests.training.test_trainer import make_trainer
 
-POISON, BAD = 5, 13  # token id with a NaN embedding; the sample that carries it
+POISON, BAD = 5, 13  # token id whose embedding output is NaN; the sample that carries it
 
 
 class PoisonedBatches(SyntheticBatches):
@@ -34,19 +35,16 @@ def poisoned_trainer(tmp_path, tokenizer, policy, max_iters=12):
                            checkpointing={"freq": 4})
     assert tokenizer.convert_tokens_to_ids("Ċ") != POISON
     trainer.train_data = PoisonedBatches(24, len(tokenizer), tokenizer.convert_tokens_to_ids("Ċ"))
-    with torch.no_grad():
-        trainer.model.get_input_embeddings().weight[POISON] = float("nan")
+    trainer.model.get_input_embeddings().register_forward_hook(
+        lambda module, args, output: output.masked_fill((args[0] == POISON).unsqueeze(-1), float("nan")))
     step = trainer.cfg.micro_batch_size * trainer.cfg.gradient_accumulation_steps
     bad_steps = [s + 1 for s in range(max_iters) if BAD in trainer.sampler.indices(s * step, step)]
     return trainer, bad_steps
 
 
-def finite_except_poison(model):
+def all_finite(model):
     for name, param in model.named_parameters():
-        values = param.detach().clone()
-        if "embed_tokens" in name:
-            values[POISON] = 0
-        assert torch.isfinite(values).all(), name
+        assert torch.isfinite(param).all(), name
 
 
 def test_stop_names_the_iteration_the_datapoints_and_the_checkpoint(tmp_path, tokenizer):
@@ -61,7 +59,7 @@ def test_stop_names_the_iteration_the_datapoints_and_the_checkpoint(tmp_path, to
     assert f"saved checkpoint {saved}" in message and "on_nonfinite = \"skip\"" in message
     state, _ = CheckpointManager.load_state(saved)
     assert state["trainer"]["iteration"] == first - 1 and state["trainer"]["sample_position"] == (first - 1) * 4
-    finite_except_poison(trainer.model)
+    all_finite(trainer.model)
     assert trainer.logger.status == "failed"
 
 
@@ -73,10 +71,11 @@ def test_skip_drops_the_update_and_counts_it(tmp_path, tokenizer):
     train = {it: m for split, it, m in trainer.logger.rows if split == "train"}
     assert [it for it, m in train.items() if math.isnan(m["cross_entropy"])] == bad_steps
     assert train[12]["skipped_steps"] == len(bad_steps)
-    finite_except_poison(trainer.model)
+    all_finite(trainer.model)
     assert all(math.isfinite(m["cross_entropy"]) for it, m in train.items() if it not in bad_steps)
 
 
+@pytest.mark.slow
 def test_datapoint_ids_are_repository_and_completion_file(tmp_path):
     import datasets
 

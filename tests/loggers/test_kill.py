@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from lca_plugins.loggers.files import read_messages, read_metrics
 from tests.loggers.log_loop import train_metrics, valid_metrics
 
@@ -50,6 +52,7 @@ def assert_every_file_parses(logs: Path) -> None:
                 json.loads(line)
 
 
+@pytest.mark.slow
 def test_sigkill_at_any_point_leaves_parseable_files_and_resume_logs_each_iteration_once(tmp_path):
     logs = tmp_path / "logs"
     for kill_after in (2, 9, 17, 26):  # before the first checkpoint, after a header rewrite, ...

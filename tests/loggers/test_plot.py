@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from lca_core.api.components import Runtime
+from lca_core.api.errors import RunError
+from lca_core.cli.plot import panels, read_curves, run_logger
 from tests.console import lca_run as run_console
-from lca_core.cli.plot import csv_paths, panels, read_curves
 from lca_plugins.loggers.local import LocalLogger
 from lca_plugins.schedulers.schedules import CosineWarmup
 
@@ -39,6 +40,7 @@ def lca_run(*args: str) -> subprocess.CompletedProcess:
     return run_console("plot", *args, timeout=120)
 
 
+@pytest.mark.slow
 def test_plot_writes_a_png_of_the_training_and_validation_curves(tmp_path):
     write_run(tmp_path / "run")
     out = tmp_path / "figures" / "curves.png"
@@ -70,8 +72,17 @@ def test_plot_reads_the_file_names_from_the_resolved_config(tmp_path):
     (tmp_path / "configs" / "resolved.toml").write_text(
         '[logger]\nname = "wandb"\nproject = "x"\ndirectory = "metrics"\ntrain_csv = "t.csv"\nvalid_csv = "v.csv"\n'
     )
-    assert csv_paths(tmp_path) == {"train": tmp_path / "metrics" / "t.csv", "valid": tmp_path / "metrics" / "v.csv"}
+    logger = run_logger(tmp_path)
+    assert type(logger).__name__ == "WandbLogger"  # built from the registry, as the run file named it
+    assert logger.csv_paths(tmp_path) == {"train": tmp_path / "metrics" / "t.csv", "valid": tmp_path / "metrics" / "v.csv"}
     assert set(read_curves(tmp_path)) == {"train", "valid"}
+
+
+def test_plot_says_when_the_runs_logger_keeps_no_metrics(tmp_path):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "resolved.toml").write_text('[logger]\nname = "dummy"\n')
+    with pytest.raises(RunError, match="keeps no metrics that lca-run plot can read"):
+        read_curves(tmp_path)
 
 
 @pytest.mark.parametrize("case", ["missing", "empty"])

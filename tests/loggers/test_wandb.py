@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from lca_core.api.components import Runtime
 from lca_plugins.loggers.files import read_metrics
 from lca_plugins.loggers.wandb_logger import STATE_KEY, WandbLogger
@@ -33,6 +35,7 @@ def transaction_log(offline_dir: Path, run_id: str, needle: bytes) -> bytes:
     return data
 
 
+@pytest.mark.slow
 def test_offline_run_lives_in_the_run_directory_and_resumes_with_the_same_id(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", SECRET)
     first = wandb_logger(tmp_path)
@@ -63,6 +66,7 @@ def test_offline_run_lives_in_the_run_directory_and_resumes_with_the_same_id(tmp
     assert leaked == []
 
 
+@pytest.mark.slow
 def test_a_fresh_start_gets_a_new_run_id_even_with_an_old_state(tmp_path):
     logger = wandb_logger(tmp_path)
     logger.start(resumed_from=None, state={STATE_KEY: "old-run-id"})

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_tiny_benchmark_runs_trainer_and_baseline(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "train_throughput.py"), "--tiny", "--check", "--out", str(tmp_path),

@@ -33,6 +33,7 @@ def lca_run(*args, cwd):
     return subprocess.run([str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_compose_shows_chunks_cut_and_categories_and_writes_html(run_file, tmp_path):
     result = lca_run("compose", str(run_file), "--index", "1", "--html", "page.html", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -49,6 +50,7 @@ def test_compose_shows_chunks_cut_and_categories_and_writes_html(run_file, tmp_p
     assert "<script" not in page and "http" not in page.split("<body>")[0]  # self-contained
 
 
+@pytest.mark.slow
 def test_compose_colours_on_request_and_reports_a_bad_index(run_file, tmp_path):
     coloured = lca_run("compose", str(run_file), "--color", "always", "preprocessor.max_seq_len=96", cwd=tmp_path)
     assert coloured.returncode == 0, coloured.stderr

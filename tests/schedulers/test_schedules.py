@@ -23,7 +23,7 @@ def built(cls, **params):
 
 
 def seed_cosine(it):
-    """The seed's get_lr_from_cosine_scheduler_with_linear_warmup, as reference-semantics §6 states it."""
+    """The original's get_lr_from_cosine_scheduler_with_linear_warmup, as the original computed it."""
     if it < WARMUP:
         return MAX_LR * (it + 1) / WARMUP
     if it > DECAY:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.factories import write_tiny_project
 
 def lca_run(*args, cwd):
@@ -16,6 +18,7 @@ def lca_run(*args, cwd):
     return subprocess.run([str(script), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_lca_run_trains_writes_the_run_directory_and_resumes(tmp_path, tokenizer, monkeypatch, capsys):
     write_tiny_project(tmp_path, tokenizer)
     steps = ["trainer.max_iters=3", "trainer.valid_freq=2"]
@@ -25,7 +28,8 @@ def test_lca_run_trains_writes_the_run_directory_and_resumes(tmp_path, tokenizer
     run = tmp_path / "run"
     assert {p.name for p in run.iterdir()} >= {"checkpoints", "configs", "logs"}
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["0002", "0003"]
-    assert {p.name for p in (run / "checkpoints" / "0003").iterdir()} == {"metrics.json", "model", "optim.pt", "state.pt"}
+    assert {p.name for p in (run / "checkpoints" / "0003").iterdir()} == {"metrics.json", "model", "optim.pt", "state.pt",
+                                                                           "config.toml", "data.sha256", "manifest.json"}
     assert {p.name for p in (run / "configs").iterdir()} == {"run.toml", "resolved.toml"}
     assert {p.name for p in (run / "logs").iterdir()} >= {"train.csv", "valid.csv", "stdout.json", "stderr.json"}
     with open(run / "logs" / "valid.csv") as handle:

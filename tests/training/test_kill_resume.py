@@ -7,6 +7,7 @@ import multiprocessing
 import signal
 import time
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -46,6 +47,7 @@ def _rows(path):
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_sigkill_at_several_points_then_resume_is_bit_identical(tmp_path, tokenizer):
     started = time.monotonic()
     tokenizer_dir = tmp_path / "tokenizer"

@@ -1,6 +1,6 @@
 """The example plugin's own tests: the composer's ranking and the lca composer contract."""
 
-from lca_core.api.testing import check_composer_contract
+from lca_core.composing.testing import check_composer_contract
 from lca_plugin_example.composer import IdentifierOverlapComposer
 
 

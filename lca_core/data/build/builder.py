@@ -174,7 +174,10 @@ class DirectorySource(_Source):
             for name in sorted(names):
                 full = Path(root) / name
                 rel = "/".join(filter(None, [prefix, full.relative_to(path).as_posix()]))
-                if name.startswith(".") or not full.is_file() or full.stat().st_size > options.max_file_bytes:
+                # a symlink may point anywhere (/etc/passwd, a secret beside the tree): never followed, as git
+                # repositories store a link as its target path; os.walk does not descend linked folders either
+                if (name.startswith(".") or full.is_symlink() or not full.is_file()
+                        or full.stat().st_size > options.max_file_bytes):
                     continue
                 content = decode_text(full.read_bytes(), options.max_file_bytes)
                 if content is not None:

@@ -23,6 +23,15 @@ class Commit:
     added: dict[str, str]
 
 
+def check_rev(rev: str) -> None:
+    """Refuse a revision git would read as an option (``--output=FILE`` writes a file): exit 2."""
+    if rev.startswith("-"):
+        from lca_core.api.errors import ConfigError, ConfigProblem
+
+        raise ConfigError([ConfigProblem("--rev", f"'{rev}' is not a revision (it starts with '-'); give a branch, "
+                                                  "tag or commit")])
+
+
 def is_git_repository(path: Path) -> bool:
     result = subprocess.run(["git", "-C", str(path), "rev-parse", "--show-toplevel"],
                             capture_output=True, text=True)
@@ -56,6 +65,7 @@ class GitRepository:
 
         Renames are detected (``-M``) and are not additions, so a moved file is not a new completion file.
         """
+        check_rev(rev)
         args = ["log", "--no-merges", "-M", "--raw", "--no-abbrev", "--diff-filter=A",
                 "--format=%x1e%H %P"]
         if max_commits:

@@ -1,6 +1,6 @@
 """Contract tests a plugin author runs against their own composer (the built-ins pass the same ones).
 
-    from lca_core.api.testing import check_composer_contract
+    from lca_core.composing.testing import check_composer_contract
 
     def test_my_composer_keeps_the_contract():
         check_composer_contract(MyComposer, datapoints)   # raises AssertionError with the reason
@@ -13,12 +13,11 @@ from __future__ import annotations
 import copy
 import pickle
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lca_core.api.components import Runtime
-
-COMPOSED_KEYS = {"pre_context_prompt", "composed_context", "composed_completion", "completion_lines"}
+from lca_core.composing.composers import COMPOSED_KEYS
 
 
 def leaky_variant(datapoint: dict, token: str) -> dict:
@@ -38,9 +37,9 @@ def leaky_variant(datapoint: dict, token: str) -> dict:
 
 
 def _check_composed(name: str, out: Any, datapoint: dict) -> None:
-    assert isinstance(out, dict) and set(out) == COMPOSED_KEYS, (
-        f"{name}.compose must return a dict with exactly {sorted(COMPOSED_KEYS)}, got "
-        f"{sorted(out) if isinstance(out, dict) else type(out).__name__}")
+    assert isinstance(out, Mapping) and set(out) == set(COMPOSED_KEYS), (
+        f"{name}.compose must return a Composed (or a dict) with exactly {sorted(COMPOSED_KEYS)}, got "
+        f"{sorted(out) if isinstance(out, Mapping) else type(out).__name__}")
     for key in ("pre_context_prompt", "composed_context", "composed_completion"):
         assert isinstance(out[key], str), f"{name}: {key} must be a str, got {type(out[key]).__name__}"
     completion = out["composed_completion"]
