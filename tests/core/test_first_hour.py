@@ -155,6 +155,28 @@ def test_compose_and_check_take_options_anywhere(tmp_path, tokenizer):
     assert "datapoint 1 of 8" in done.stdout and "composer naive" in done.stdout
 
 
+# --- 8: the compose viewer ---------------------------------------------------------------------------------------
+
+def test_compose_folds_the_completion_lines_beyond_max_seq_len_blank_ones_too(tmp_path, tokenizer):
+    write_tiny_project(tmp_path, tokenizer)
+    content = "\n".join(f"value_{i} = {i}\n" for i in range(60))  # a blank line after every line
+    with open(tmp_path / "data.jsonl", "w") as handle:
+        handle.write(json.dumps(make_datapoint(content=content, lines={"random": [2, 100]})) + "\n")
+    done = lca_run("compose", "run.toml", "--html", "page.html", "--color", "never", "split.valid_size=0", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    shown = re.search(r"completion \(\d+ tokens: lines 0–(\d+) of 121 are seen", done.stdout)
+    assert shown, done.stdout
+    kept = int(shown.group(1)) + 1
+    assert kept < 121
+    assert f"✂ lines {kept}–120 ({121 - kept} lines) are beyond max_seq_len" in done.stdout
+    assert f"value_{kept // 2 + 1} = " not in done.stdout  # folded, not listed
+    page = (tmp_path / "page.html").read_text()
+    visible, folded = page.split("<details><summary class='cutmark'>✂ lines", 1)
+    assert f"lines 0–{kept - 1} of 121 are seen" in visible
+    assert folded.count("class='line beyond'") == 121 - kept  # blank lines beyond the cut are marked too
+    assert "class='line beyond'" not in visible
+
+
 # --- 10: a missing data file -------------------------------------------------------------------------------------
 
 def test_a_missing_data_file_is_named_with_its_path_before_anything_is_built(tmp_path, tokenizer):
