@@ -54,12 +54,12 @@ def build_data(config: Any, tokenizer: Any, *, rank: int = 0, world_size: int = 
     return train, valid, runtime
 
 
-def build_trainer(config: Any, *, progress: bool = True, allow_changes: bool = False, record: str | None = None) -> Any:
+def build_trainer(config: Any, *, progress: Any = True, allow_changes: bool = False, record: str | None = None) -> Any:
     """Everything the run file describes, wired together and resumed where init_from says.
 
     ``record``: the resolved configuration as TOML (config/snapshot.py), kept in every checkpoint. Resuming
     a checkpoint of this run under another one, or changed training data, is refused (training/changes.py)
-    unless ``allow_changes``."""
+    unless ``allow_changes``. ``progress`` is a `ProgressSettings` (or a bool: a bar on a terminal or not)."""
     from lca_core.api.plugins import get_plugin_manager
     from lca_core.models.loading import choose_hardware, load_model, load_tokenizer
     from lca_core.training.distributed import init_distributed, main_first
