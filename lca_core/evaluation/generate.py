@@ -119,6 +119,7 @@ class LineCompleter:
     _cache_kw: str = attrs.field(default="cache", init=False, repr=False)
     _shared: Any = attrs.field(default=None, init=False, repr=False)
     _steppers: dict = attrs.field(factory=dict, init=False, repr=False)
+    _auto_rows: dict = attrs.field(factory=dict, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         import inspect
@@ -210,12 +211,13 @@ class LineCompleter:
 
         from lca_core.evaluation.shared_prefix import RowBuffers
 
-        self._steppers.clear()  # buffers of earlier shapes go back to the allocator before measuring
-        torch.cuda.empty_cache()
-        free, _ = torch.cuda.mem_get_info(self._device)
-        per_row = RowBuffers.bytes_per_row(self.model, self._slots(width), self.max_seq_len)
-        fits = max(1, int(AUTO_BATCH_MEMORY_SHARE * free // per_row))
-        return max(1, min(lines, fits, MAX_AUTO_BATCH))
+        slots = self._slots(width)
+        if slots not in self._auto_rows:  # measured once per shape: the decode graphs of a shape are kept
+            free, _ = torch.cuda.mem_get_info(self._device)
+            per_row = RowBuffers.bytes_per_row(self.model, slots, self.max_seq_len)
+            fits = max(1, int(AUTO_BATCH_MEMORY_SHARE * free // per_row))
+            self._auto_rows[slots] = 1 << (min(fits, MAX_AUTO_BATCH).bit_length() - 1)  # a power of two
+        return max(1, min(lines, self._auto_rows[slots]))
 
     def _stepper(self, rows: int, slots: int) -> Any:
         """Row buffers and a decode step for ``rows`` (rounded up to a power of two) × ``slots``."""

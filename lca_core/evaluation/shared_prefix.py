@@ -22,6 +22,9 @@ import torch
 
 #: the name under which `shared_prefix_attention` is registered with transformers' attention interface
 ATTENTION_NAME = "lca_shared_prefix"
+#: a prefill of at most this many own tokens per row goes through the batched softmax (scores over the
+#: shared part materialised: rows × heads × tokens × window floats); longer ones row by row through SDPA
+SHORT_PREFILL = 16
 
 
 def _shape(model: Any) -> tuple[int, int, int, int, int]:
@@ -103,20 +106,35 @@ def shared_prefix_attention(module: Any, query: torch.Tensor, key: torch.Tensor,
     rows.row_k[layer].index_put_((rows.active, slot), key.transpose(1, 2))
     rows.row_v[layer].index_put_((rows.active, slot), value.transpose(1, 2))
     scale = dim ** -0.5 if scaling is None else scaling
-    if rows.active is not rows._row_index:  # a prefill of some rows (even of one token each)
+    decode = rows.active is rows._row_index
+    if not decode and queries > SHORT_PREFILL:  # many own tokens (a cut file): fused attention row by row
         return _prefill_attention(rows, layer, query, key, value, scale), None
+    # a decode step, or the usual prefill of a few tokens per row: softmax over shared + own at once
+    index = None if decode else rows.active[:, 0]
+    shared_len = rows.shared_len if index is None else rows.shared_len[index]
+    own_k = rows.row_k[layer] if index is None else rows.row_k[layer][index]
+    own_v = rows.row_v[layer] if index is None else rows.row_v[layer][index]
+    return _cascade(rows, layer, query, slot, shared_len, own_k, own_v, scale), None
 
+
+def _cascade(rows: RowBuffers, layer: int, query: torch.Tensor, slot: torch.Tensor, shared_len: torch.Tensor,
+             own_k: torch.Tensor, own_v: torch.Tensor, scale: float) -> torch.Tensor:
+    """Attention of ``query`` (rows × heads × queries × dim) over the first ``shared_len[b]`` shared positions and
+    the row's own slots up to each query's ``slot``; one softmax over both (the exact attention of the row's prompt)."""
+    batch, heads, queries, dim = query.shape
+    kv_heads = own_k.shape[2]
+    group = heads // kv_heads
     # queries grouped by their KV head: (batch, kv_heads, group·queries, dim)
     q = query.reshape(batch, kv_heads, group * queries, dim)
     # shared part: one batched product per KV head, all rows and queries stacked as its M dimension
     q_shared = q.transpose(0, 1).reshape(kv_heads, batch * group * queries, dim)
     shared_scores = torch.bmm(q_shared, rows.shared.keys[layer].transpose(1, 2)).float() * scale
     shared_scores = shared_scores.view(kv_heads, batch, group * queries, -1)
-    shared_visible = rows._shared_index[None, :] < rows.shared_len[:, None]  # (batch, capacity)
+    shared_visible = rows._shared_index[None, :] < shared_len[:, None]  # (batch, capacity)
     shared_scores = shared_scores.masked_fill(~shared_visible[None, :, None, :], float("-inf"))
     # own part: this row's slots up to the query's own slot
-    own_k = rows.row_k[layer].permute(0, 2, 1, 3)  # (batch, kv_heads, slots, dim)
-    own_v = rows.row_v[layer].permute(0, 2, 1, 3)
+    own_k = own_k.permute(0, 2, 1, 3)  # (batch, kv_heads, slots, dim)
+    own_v = own_v.permute(0, 2, 1, 3)
     own_scores = torch.matmul(q, own_k.transpose(-1, -2)).float() * scale  # (batch, kv_heads, group·queries, slots)
     own_visible = rows._slot_index[None, None, :] <= slot[:, :, None]  # (batch, queries, slots)
     own_visible = own_visible[:, None, None].expand(batch, 1, group, queries, -1).reshape(batch, 1, group * queries, -1)
@@ -126,13 +144,13 @@ def shared_prefix_attention(module: Any, query: torch.Tensor, key: torch.Tensor,
     shared_exp = torch.exp(shared_scores - top.transpose(0, 1)[..., None])
     own_exp = torch.exp(own_scores - top[..., None])
     total = shared_exp.sum(-1).transpose(0, 1) + own_exp.sum(-1)
-    shared_out = torch.bmm(shared_exp.reshape(kv_heads, batch * group * queries, -1).to(value.dtype),
+    shared_out = torch.bmm(shared_exp.reshape(kv_heads, batch * group * queries, -1).to(own_v.dtype),
                            rows.shared.values[layer])
     shared_out = shared_out.view(kv_heads, batch, group * queries, dim).transpose(0, 1)
-    own_out = torch.matmul(own_exp.to(value.dtype), own_v)
-    out = ((shared_out.float() + own_out.float()) / total[..., None]).to(value.dtype)
+    own_out = torch.matmul(own_exp.to(own_v.dtype), own_v)
+    out = ((shared_out.float() + own_out.float()) / total[..., None]).to(own_v.dtype)
     out = out.view(batch, kv_heads, group, queries, dim).reshape(batch, heads, queries, dim)
-    return out.transpose(1, 2).contiguous(), None
+    return out.transpose(1, 2).contiguous()
 
 
 def _prefill_attention(rows: RowBuffers, layer: int, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
