@@ -17,26 +17,28 @@ import inspect
 from typing import Any
 
 import torch
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
 ATTENTION_NAME = "lca_packed"
 
 
-def _varlen() -> Any:
+def _varlen() -> tuple[Any, dict[str, Any]]:
+    """PyTorch's variable-length attention and how this version asks it for causal attention (its signature
+    changed between releases); (None, {}) without it. Resolved once at import: inspecting it inside the
+    attention function would break the compiled decoder layer's graph at every call."""
     try:
         from torch.nn.attention.varlen import varlen_attn
     except ImportError:
-        return None
-    return varlen_attn
-
-
-def _causal_kwargs(fn: Any) -> dict[str, Any] | None:
-    """How this torch version's varlen_attn asks for causal attention (its signature changed)."""
-    params = inspect.signature(fn).parameters
+        return None, {}
+    params = inspect.signature(varlen_attn).parameters
     if "is_causal" in params:
-        return {"is_causal": True}
+        return varlen_attn, {"is_causal": True}
     if "window_size" in params:
-        return {"window_size": (-1, 0)}
-    return None
+        return varlen_attn, {"window_size": (-1, 0)}
+    return None, {}
+
+
+VARLEN, CAUSAL = _varlen()
 
 
 def packed_attention(module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
@@ -44,32 +46,34 @@ def packed_attention(module: Any, query: torch.Tensor, key: torch.Tensor, value:
                      cu_seq_lens_q: torch.Tensor | None = None, max_length_q: int | None = None,
                      **kwargs: Any) -> tuple[torch.Tensor, None]:
     """transformers attention function; returns (batch × tokens × heads × dim, None) like the built-ins."""
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
     if cu_seq_lens_q is None:
         return sdpa_attention_forward(module, query, key, value, None, dropout=dropout, scaling=scaling,
                                       is_causal=True)
     if query.shape[0] != 1:
         raise ValueError("packed attention expects one packed row (batch 1)")
     heads, kv_heads = query.shape[1], key.shape[1]
-    varlen = _varlen() if query.is_cuda else None
-    causal = _causal_kwargs(varlen) if varlen is not None else None
-    if causal is not None:
+    if query.is_cuda and VARLEN is not None:
         q, k, v = (t[0].transpose(0, 1) for t in (query, key, value))  # tokens × heads × dim
         if kv_heads != heads:
             k = k.repeat_interleave(heads // kv_heads, dim=1)
             v = v.repeat_interleave(heads // kv_heads, dim=1)
         cu = cu_seq_lens_q.to(torch.int32)
         longest = int(max_length_q) if max_length_q is not None else int((cu[1:] - cu[:-1]).max())
-        out = varlen(q, k, v, cu, cu, longest, longest, scale=scaling, **causal)
+        out = VARLEN(q, k, v, cu, cu, longest, longest, scale=scaling, **CAUSAL)
         return out.unsqueeze(0), None
+    return _per_sample(module, query, key, value, cu_seq_lens_q, dropout, scaling), None
+
+
+@torch.compiler.disable  # a loop over host-side bounds: one opaque call for Dynamo, not a graph per sample
+def _per_sample(module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, cu_seq_lens_q: torch.Tensor,
+                dropout: float, scaling: float | None) -> torch.Tensor:
     outputs = []
     bounds = cu_seq_lens_q.tolist()
     for start, end in zip(bounds[:-1], bounds[1:]):
         piece = [t[:, :, start:end] for t in (query, key, value)]
         out, _ = sdpa_attention_forward(module, *piece, None, dropout=dropout, scaling=scaling, is_causal=True)
         outputs.append(out)
-    return torch.cat(outputs, dim=1), None
+    return torch.cat(outputs, dim=1)
 
 
 def use_packed_attention(model: Any) -> None:
