@@ -119,7 +119,7 @@ def part_resume(args, out: Path, results: dict[str, Any]) -> None:
     resumed = train_rows(runs / "acc-kill")
     full = {int(r["iter_num"]): float(r["cross_entropy"]) for r in train_rows(runs / "acc-full")}
     after = [(int(r["iter_num"]), float(r["cross_entropy"])) for r in resumed]
-    start = next((line for line in output.splitlines() if "resumed from" in line), "")
+    start = next((line for line in output.splitlines() if "(resumed from" in line), "")
     diffs = [abs(ce - full[i]) for i, ce in after if i in full and i > args.checkpoint_freq]
     iterations = [i for i, _ in after]
     results["resume"] = {
@@ -233,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
             results[part] = {"exit": "error", "error": f"{type(exc).__name__}: {exc}"}
         print(json.dumps({part: results.get(part)}), flush=True)
         with (args.out / "acceptance.jsonl").open("a") as f:
-            f.write(json.dumps({"part": part, **results["environment"], **(results.get(part) or {})}) + "\n")
+            for key, row in results.items():  # the part's row, or its rows (distributed: one per run)
+                if key == part or (part == "distributed" and key.startswith("nproc2_")):
+                    f.write(json.dumps({"part": key, **results["environment"], **row}) + "\n")
     print_table(results)
     return 0
 
