@@ -97,7 +97,7 @@ def check_optimizer_settings(optimizer: Any, iteration: int) -> None:
     for group in optimizer.param_groups:
         for key in ("lr", "weight_decay", "betas", "eps"):
             values = group.get(key, ())
-            for value in values if isinstance(values, tuple) else (values,):
+            for value in values if isinstance(values, (tuple, list)) else (values,):  # betas: a list once reloaded
                 if not math.isfinite(float(value)) or float(value) < 0:
                     raise NonFiniteModel(f"the optimizer's {key} is {value} at iteration {iteration}; it would make "
                                          "every weight NaN, so the step was not taken. Check trainer.learning_rate, "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lca_core.training.checkpoint import _write_manifest
+from lca_core.training.checkpoint import OPTIM_FILE, STATE_FILE, _write_manifest
 from tests.factories import TINY_MODEL_TOML, make_datapoint
 
 RUN_FILE = """
@@ -53,6 +53,8 @@ def make_run(tmp_path, tokenizer):
         LlamaForCausalLM(config).save_pretrained(folder / "model")
         (folder / "metrics.json").write_text(json.dumps({"iteration_number": int(name),
                                                          "valid_metrics": {"cross_entropy": ce}}))
+        for required in (OPTIM_FILE, STATE_FILE):  # eval reads only model/, but a checkpoint has them all
+            (folder / required).write_bytes(b"")
         _write_manifest(folder)  # the last file the trainer writes: without it a checkpoint is incomplete
 
 
