@@ -55,9 +55,21 @@ class View:
     loss_tokens: int
     line_categories: list[int]
 
+    def completion_lines(self) -> tuple[list[tuple[int, str, int]], int]:
+        """((number, text, category) of every completion line, how many of them the model sees). A line counts
+        as seen when it starts before the cut; every line after it — blank ones too — is beyond max_seq_len."""
+        lines, kept, position = [], 0, 0
+        for number, line in enumerate(self.composed["composed_completion"].split("\n")):
+            category = self.line_categories[number] if number < len(self.line_categories) else -1
+            lines.append((number, line, category))
+            if position < self.completion_end:
+                kept = number + 1
+            position += len(line) + 1
+        return lines, kept
+
 
 def build_view(args: argparse.Namespace) -> View:
-    from lca_core.api.components import Runtime
+    from lca_core.api.components import make_runtime
     from lca_core.data.loading import load_datapoints
     from lca_core.models.loading import load_tokenizer
 
@@ -67,7 +79,7 @@ def build_view(args: argparse.Namespace) -> View:
         raise RunError(f"--index {args.index} is out of range: {config.data.path} has {len(dataset)} datapoints "
                        f"(0 to {len(dataset) - 1})")
     tokenizer = load_tokenizer(config)
-    runtime = Runtime(seed=config.run.seed, tokenizer=tokenizer, config=config)
+    runtime = make_runtime(config, tokenizer)
     composer = config.composer.build(runtime)
     preprocessor = config.preprocessor.build(runtime)
     if not hasattr(preprocessor, "layouts"):

@@ -37,8 +37,9 @@ class ComponentConfig:
         """A fresh component (the validated one re-initialised, so no two builds share state), set up
         with the runtime objects."""
         from lca_core.api.components import Runtime
+        from lca_core.api.constructors import rebuilt
 
-        obj = attrs.evolve(self._instance) if self._instance is not None else self._validate(manager)
+        obj = rebuilt(self._instance) if self._instance is not None else self._validate(manager)
         obj.setup(runtime or Runtime())
         return obj
 

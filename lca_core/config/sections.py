@@ -12,7 +12,7 @@ from __future__ import annotations
 import attrs
 
 from lca_core.api.components import param
-from lca_core.config import checks
+from lca_core.api import checks
 
 
 @attrs.define(kw_only=True)

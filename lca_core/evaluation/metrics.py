@@ -1,6 +1,7 @@
 """Line metrics (exact match raw and stripped, edit similarity) and their per-category averages.
 
-Every metric is a percentage (0-100). Two averages are reported for every category, and the output always says which is which:
+Every metric but cross-entropy (nats per token) is a percentage (0-100); a line's teacher-forced
+numbers are means over its tokens. Two averages are reported for every category, and the output always says which is which:
 - **micro**: the mean over scored lines (kotlineval / vLLM scripts of the original);
 - **macro**: the mean over the lines of each file, then over files that have a line of that
   category (the Long Code Arena leaderboard's way).
@@ -21,12 +22,18 @@ METRICS: dict[str, str] = {
     "exact_match": "prediction == true line, character for character",
     "exact_match_strip": "prediction.strip() == true line.strip()",
     "edit_similarity": "rapidfuzz.fuzz.ratio(prediction, true line), 0-100, not stripped",
+    "cross_entropy": "teacher-forced: mean over the line's tokens of -log p(true token), nats; lower is better",
+    "top1_accuracy": "teacher-forced: % of the line's tokens whose true token is the model's first choice",
+    "top5_accuracy": "teacher-forced: % of the line's tokens whose true token is among its five most likely",
 }
+#: metrics that are not percentages, with their unit
+UNITS: dict[str, str] = {"cross_entropy": "nats per token"}
 
 
 @attrs.frozen
 class LineScore:
-    """The scores of one line of one file, each 0-100; a metric a mode cannot compute is None (teacher forcing has no ES)."""
+    """The scores of one line of one file; a metric a mode cannot compute is None (teacher forcing has no ES,
+    generation no cross-entropy)."""
 
     file: int
     line: int
@@ -34,6 +41,9 @@ class LineScore:
     exact_match: float
     exact_match_strip: float | None = None
     edit_similarity: float | None = None
+    cross_entropy: float | None = None
+    top1_accuracy: float | None = None
+    top5_accuracy: float | None = None
 
 
 def score_line(prediction: str, target: str, *, file: int, line: int, category: str) -> LineScore:

@@ -3,50 +3,75 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from lca_core.evaluation.metrics import METRICS
+from lca_core.evaluation.metrics import METRICS, UNITS
 
-SHORT = {"exact_match": "EM", "exact_match_strip": "EMs", "edit_similarity": "ES"}
+SHORT = {"exact_match": "EM", "exact_match_strip": "EMs", "edit_similarity": "ES", "cross_entropy": "CE",
+         "top1_accuracy": "top1", "top5_accuracy": "top5"}
 AVERAGES = {
     "micro": "mean over lines",
     "macro": "mean over the lines of each file, then over files (the LCA leaderboard's way)",
 }
+CONTEXT = "ctx = mean context tokens the model saw per file (after cutting to the window)"
+#: chart panels: metric -> axis label
+PANELS = {"exact_match": "exact match (%)", "edit_similarity": "edit similarity (0-100)",
+          "cross_entropy": "cross-entropy (nats/token, lower is better)", "top1_accuracy": "top-1 token accuracy (%)",
+          "top5_accuracy": "top-5 token accuracy (%)"}
+
+
+def _metrics(results: list[dict[str, Any]]) -> list[str]:
+    return [m for m in METRICS if any(m in cat for r in results for cat in r["categories"].values())]
+
+
+def _number(metric: str, value: float) -> str:
+    return f"{value:.3f}" if metric in UNITS else f"{value:.1f}"
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    """One row per (model, composer, category); micro columns, then macro columns."""
-    metrics = [m for m in METRICS if any(m in cat for r in results for cat in r["categories"].values())]
-    head = ["model", "composer", "category", "lines", "files"]
+    """One row per (model, composer, category); context tokens, micro columns, then macro columns."""
+    metrics = _metrics(results)
+    head = ["model", "composer", "category", "lines", "files", "ctx"]
     rows = []
     for result in results:
+        context = f"{result.get('context_tokens', {}).get('mean', 0):.0f}"
         for category, numbers in result["categories"].items():
-            row = [result["model"], result["composer"], category, str(numbers["lines"]), str(numbers["files"])]
+            row = [result["model"], result["composer"], category, str(numbers["lines"]), str(numbers["files"]), context]
             for average in AVERAGES:
-                row += [f"{numbers[m][average]:.1f}" if m in numbers else "-" for m in metrics]
+                row += [_number(m, numbers[m][average]) if m in numbers else "-" for m in metrics]
             rows.append(row)
     names = [SHORT[m] for m in metrics]
     header = head + [f"{n} {a}" for a in AVERAGES for n in names]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    split = len(head)
+    split = 3
 
     def fmt(cells: list[str]) -> str:
         left = "  ".join(c.ljust(w) for c, w in zip(cells[:split], widths))
         right = "  ".join(c.rjust(w) for c, w in zip(cells[split:], widths[split:]))
         return f"{left}  | {right}"
 
+    units = [f"{SHORT[m]} in {UNITS[m]}" for m in metrics if m in UNITS]
     legend = [
-        "  ".join(f"{SHORT[m]} = {METRICS[m]}" for m in metrics),
+        *(f"{SHORT[m]} = {METRICS[m]}" for m in metrics),
         "  ".join(f"{a} = {text}" for a, text in AVERAGES.items()),
-        "all numbers are percentages",
+        CONTEXT,
+        "all numbers are percentages" + (f" except {', '.join(units)}" if units else ""),
     ]
     return "\n".join([fmt(header), "-" * len(fmt(header)), *(fmt(r) for r in rows), "", *legend])
 
 
+def write_text(path: Path, text: str) -> None:
+    """Replace ``path`` at once: a kill leaves the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    payload = {**payload, "metrics": METRICS, "averages": AVERAGES}
-    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+    payload = {**payload, "metrics": METRICS, "units": UNITS, "averages": AVERAGES, "context_tokens": CONTEXT}
+    write_text(path, json.dumps(payload, indent=2, default=str) + "\n")
 
 
 def bar_chart(path: Path, results: list[dict[str, Any]], *, title: str) -> None:
@@ -57,22 +82,23 @@ def bar_chart(path: Path, results: list[dict[str, Any]], *, title: str) -> None:
     import matplotlib.pyplot as plt
 
     categories = sorted({c for r in results for c in r["categories"]})
-    metrics = [m for m in ("exact_match", "edit_similarity")
-               if any(m in r["categories"].get(c, {}) for r in results for c in categories)]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics) + 1, 4.2), squeeze=False)
+    metrics = [m for m in PANELS if m in _metrics(results)]
+    fig, axes = plt.subplots(1, max(len(metrics), 1), figsize=(5.5 * max(len(metrics), 1) + 1, 4.2), squeeze=False)
     width = 0.8 / max(len(results), 1)
     for axis, metric in zip(axes[0], metrics):
+        values_of = {id(r): [r["categories"].get(c, {}).get(metric, {}).get("macro", 0.0) for c in categories]
+                     for r in results}
         for i, result in enumerate(results):
-            values = [result["categories"].get(c, {}).get(metric, {}).get("macro", 0.0) for c in categories]
             xs = [k + (i - (len(results) - 1) / 2) * width for k in range(len(categories))]
-            bars = axis.bar(xs, values, width, label=f"{result['model']} · {result['composer']}")
-            axis.bar_label(bars, fmt="%.1f", fontsize=7)
+            label = f"{result['model']} · {result['composer']} (ctx {result.get('context_tokens', {}).get('mean', 0):.0f})"
+            bars = axis.bar(xs, values_of[id(result)], width, label=label)
+            axis.bar_label(bars, fmt="%.2f" if metric in UNITS else "%.1f", fontsize=7)
         axis.set_xticks(range(len(categories)), categories)
-        axis.set_ylabel({"exact_match": "exact match (%)", "edit_similarity": "edit similarity (0-100)"}[metric])
+        axis.set_ylabel(PANELS[metric])
         axis.set_title(f"{SHORT[metric]}, macro (per file, then over files)", fontsize=10)
-        axis.set_ylim(0, 100 if metric == "edit_similarity" else max(5.0, 1.15 * max(
-            (r["categories"].get(c, {}).get(metric, {}).get("macro", 0.0) for r in results for c in categories),
-            default=0.0)))
+        top = max((v for values in values_of.values() for v in values), default=0.0)
+        axis.set_ylim(0, 100 if metric in ("edit_similarity", "top5_accuracy") else max(1.0 if metric in UNITS else 5.0,
+                                                                                         1.15 * top))
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -62,42 +62,72 @@ def full_context(composed: dict) -> str:
     return composed.get("pre_context_prompt", "") + composed["composed_context"]
 
 
-def evaluate_model(
-    model: Any,
-    tokenizer: Any,
-    composer: Any,
-    datapoints: Iterable[dict],
-    settings: Settings,
-    *,
-    on_lines: Callable[[int], None] = lambda n: None,
-) -> tuple[list[LineScore], list[Prediction]]:
-    """Score every selected line of every datapoint; ``on_lines(n)`` is called as lines finish (progress)."""
-    if settings.mode == "teacher-forced":
-        return _teacher_forced(model, tokenizer, composer, datapoints, settings, on_lines), []
+@attrs.frozen
+class FileResult:
+    """What one datapoint gave: its scored lines, their predictions (generation mode) and how many
+    context tokens (pre-context prompt + composed context, after cutting to the window) the model saw."""
+
+    file: int
+    context_tokens: int | None  # None: no line of this file was scored
+    scores: list[LineScore]
+    predictions: list[Prediction]
+    seconds: float = 0.0
+
+
+def context_length(ids: list[int], tokenizer: Any) -> int:
+    """Context tokens in ``ids`` without the BOS the prompt starts with."""
+    return len(ids) - (1 if ids and ids[0] == tokenizer.bos_token_id else 0)
+
+
+def evaluate_files(
+    model: Any, tokenizer: Any, composer: Any, datapoints: Iterable[tuple[int, dict]], settings: Settings
+) -> Iterator[FileResult]:
+    """Score the selected lines of each ``(index, datapoint)``, one file at a time; a file with no such line
+    gives a result without scores."""
+    score_file = _teacher_forced_scorer(model, tokenizer, settings) if settings.mode == "teacher-forced" else \
+        _generation_scorer(model, tokenizer, settings)
+    for index, datapoint in datapoints:
+        composed = composer.compose(datapoint)
+        targets = scored_lines(composed, settings.categories, index=index)
+        result = score_file(index, composed, targets) if targets else None
+        yield result if result is not None else FileResult(index, None, [], [])
+
+
+def evaluate_model(model: Any, tokenizer: Any, composer: Any, datapoints: Iterable[dict], settings: Settings,
+                   ) -> tuple[list[LineScore], list[Prediction]]:
+    """Every scored line and prediction of ``datapoints`` (numbered from 0)."""
+    scores: list[LineScore] = []
+    predictions: list[Prediction] = []
+    for result in evaluate_files(model, tokenizer, composer, enumerate(datapoints), settings):
+        scores += result.scores
+        predictions += result.predictions
+    return scores, predictions
+
+
+def _generation_scorer(model, tokenizer, settings) -> Callable[[int, dict, list], FileResult]:
     from lca_core.evaluation.generate import LineCompleter
 
     completer = LineCompleter(
         model=model, tokenizer=tokenizer, max_seq_len=settings.max_seq_len, max_new_tokens=settings.max_new_tokens,
         min_new_tokens=settings.min_new_tokens, batch_size=settings.batch_size, prefix_reuse=settings.prefix_reuse,
     )
-    scores, predictions = [], []
-    for index, datapoint in enumerate(datapoints):
-        composed = composer.compose(datapoint)
-        targets = scored_lines(composed, settings.categories, index=index)
-        if not targets:
-            continue
+
+    def score(index: int, composed: dict, targets: list[tuple[int, str]]) -> FileResult:
         completion = composed["composed_completion"]
         unique = sorted({line for line, _ in targets})  # a line in two categories is generated once
-        predicted = dict(zip(unique, completer.complete(full_context(composed), completion, unique)))
+        ctx, prefixes = completer.encode(full_context(composed), completion, unique)
+        predicted = dict(zip(unique, completer.complete_ids(ctx, prefixes)))
         file_lines = completion.split("\n")
-        for line, category in targets:
-            scores.append(score_line(predicted[line], file_lines[line], file=index, line=line, category=category))
-            predictions.append(Prediction(index, line, category, file_lines[line], predicted[line]))
-        on_lines(len(targets))
-    return scores, predictions
+        scores = [score_line(predicted[line], file_lines[line], file=index, line=line, category=category)
+                  for line, category in targets]
+        predictions = [Prediction(index, line, category, file_lines[line], predicted[line])
+                       for line, category in targets]
+        return FileResult(index, context_length(ctx, tokenizer), scores, predictions)
+
+    return score
 
 
-def _teacher_forced(model, tokenizer, composer, datapoints, settings, on_lines) -> list[LineScore]:
+def _teacher_forced_scorer(model, tokenizer, settings) -> Callable[[int, dict, list], FileResult | None]:
     import torch
 
     from lca_core.data.schema import CATEGORY_NAMES
@@ -106,26 +136,24 @@ def _teacher_forced(model, tokenizer, composer, datapoints, settings, on_lines) 
 
     device = next(model.parameters()).device
     newline = newline_token_mask(tokenizer, model.get_output_embeddings().weight.shape[0])
-    scores = []
-    for index, datapoint in enumerate(datapoints):
-        composed = composer.compose(datapoint)
-        targets = scored_lines(composed, settings.categories, index=index)
-        if not targets:
-            continue
-        inputs, target_ids, categories = encode_file(
-            tokenizer, full_context(composed), composed["composed_completion"], dict(targets), settings.max_seq_len
-        )
+
+    def score(index: int, composed: dict, targets: list[tuple[int, str]]) -> FileResult | None:
+        encoded = encode_file(tokenizer, full_context(composed), composed["composed_completion"], dict(targets),
+                              settings.max_seq_len)
+        categories = encoded.categories
         # Logits only from the first labelled position on: a 16k x 32k fp32 logit matrix is 2 GB.
         first = next((i for i, c in enumerate(categories) if c >= 0), len(categories))
         if first == len(categories):
-            continue
+            return None
         with torch.inference_mode():
-            logits = model(input_ids=torch.tensor([inputs], device=device), use_cache=False,
-                           logits_to_keep=len(inputs) - first).logits
-        outcomes = line_outcomes(logits, torch.tensor([target_ids[first:]]), torch.tensor([categories[first:]]),
-                                 newline, settings.min_new_tokens)
-        for outcome in outcomes:
-            scores.append(LineScore(file=index, line=outcome.line, category=CATEGORY_NAMES[outcome.category],
-                                    exact_match=100.0 * outcome.matched))
-        on_lines(len(targets))
-    return scores
+            logits = model(input_ids=torch.tensor([encoded.inputs], device=device), use_cache=False,
+                           logits_to_keep=len(encoded.inputs) - first).logits
+            outcomes = line_outcomes(logits, torch.tensor([encoded.targets[first:]]),
+                                     torch.tensor([categories[first:]]), newline, settings.min_new_tokens,
+                                     token_stats=True)
+        scores = [LineScore(file=index, line=o.line, category=CATEGORY_NAMES[o.category],
+                            exact_match=100.0 * o.matched, cross_entropy=o.cross_entropy,
+                            top1_accuracy=100.0 * o.top1, top5_accuracy=100.0 * o.top5) for o in outcomes]
+        return FileResult(index, encoded.context_tokens, scores, [])
+
+    return score

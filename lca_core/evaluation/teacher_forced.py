@@ -6,6 +6,11 @@ original, the first ``min_tokens - 1`` positions of a line get a second chance: 
 end a line that early in generation, so there the argmax is taken with newline tokens banned (unless
 the target itself is a newline). A line's category is that of its first labelled token.
 
+With ``token_stats`` each line also gets its mean token cross-entropy (nats) and the share of its
+tokens whose target is the model's first choice (top-1) or among its first five (top-5), from the
+plain logits (no newline ban): finer-grained than exact match, they show a composer's effect long
+before whole lines come out right.
+
 `teacher_forced_exact_match` works on the logits and tensors of a preprocessed batch, so the trainer
 can call it during validation without a second forward pass.
 """
@@ -22,15 +27,38 @@ from lca_core.data.schema import CATEGORY_IDS, CATEGORY_NAMES
 
 @attrs.frozen
 class LineOutcome:
-    """One teacher-forced line: batch row, its index among the row's token lines, category id, matched."""
+    """One teacher-forced line: batch row, its index among the row's token lines, category id, matched;
+    with token statistics its mean cross-entropy (nats per token) and top-1 / top-5 token accuracy (0-1)."""
 
     row: int
     line: int
     category: int
     matched: bool
+    cross_entropy: float | None = None
+    top1: float | None = None
+    top5: float | None = None
 
 
-def line_outcomes(logits: Any, target_ids: Any, category_ids: Any, newline_mask: Any, min_tokens: int = 3) -> list[LineOutcome]:
+#: positions per chunk when computing token statistics: a 16k x 49k fp32 slice would be 3 GB
+STATS_CHUNK = 2048
+
+
+def token_statistics(logits: Any, target_ids: Any) -> tuple[Any, Any]:
+    """(cross-entropy, rank of the target) at every position (B×L each); rank 0 = the argmax."""
+    import torch
+
+    losses, ranks = [], []
+    for start in range(0, logits.shape[1], STATS_CHUNK):
+        chunk = logits[:, start:start + STATS_CHUNK].float()
+        target = target_ids[:, start:start + STATS_CHUNK].clamp(min=0, max=chunk.shape[-1] - 1)
+        picked = chunk.gather(-1, target[..., None])
+        losses.append(torch.logsumexp(chunk, -1) - picked[..., 0])
+        ranks.append((chunk > picked).sum(-1))
+    return torch.cat(losses, 1), torch.cat(ranks, 1)
+
+
+def line_outcomes(logits: Any, target_ids: Any, category_ids: Any, newline_mask: Any, min_tokens: int = 3,
+                  *, token_stats: bool = False) -> list[LineOutcome]:
     """Score every labelled token line of a batch (logits B×L×V aligned with target_ids B×L)."""
     import torch
 
@@ -51,16 +79,26 @@ def line_outcomes(logits: Any, target_ids: Any, category_ids: Any, newline_mask:
     correct = (prediction == target_ids).cpu()
     line_of = (starts_line.long().cumsum(1) - 1).cpu()
     categories = category_ids.cpu()
+    if token_stats:
+        loss, rank = (t.cpu() for t in token_statistics(logits, target_ids))
+    else:
+        loss = rank = torch.zeros_like(correct, dtype=torch.float)
 
     outcomes: list[LineOutcome] = []
     for row in range(target_ids.shape[0]):
-        state: dict[int, list] = {}  # line -> [category, all correct]
-        for line, category, ok in zip(line_of[row].tolist(), categories[row].tolist(), correct[row].tolist()):
-            entry = state.setdefault(line, [-1, True])
+        state: dict[int, list] = {}  # line -> [category, all correct, tokens, loss sum, top-1, top-5]
+        for line, category, ok, ce, r in zip(line_of[row].tolist(), categories[row].tolist(), correct[row].tolist(),
+                                             loss[row].tolist(), rank[row].tolist()):
+            entry = state.setdefault(line, [-1, True, 0, 0.0, 0, 0])
             if entry[0] < 0 and category >= 0:
                 entry[0] = category
             entry[1] = entry[1] and ok
-        outcomes += [LineOutcome(row, line, c, bool(ok)) for line, (c, ok) in state.items() if c >= 0]
+            entry[2:] = [entry[2] + 1, entry[3] + ce, entry[4] + (r < 1), entry[5] + (r < 5)]
+        for line, (c, ok, n, ce, top1, top5) in state.items():
+            if c < 0:
+                continue
+            stats = {"cross_entropy": ce / n, "top1": top1 / n, "top5": top5 / n} if token_stats else {}
+            outcomes.append(LineOutcome(row, line, c, bool(ok), **stats))
     return outcomes
 
 
@@ -82,20 +120,36 @@ def teacher_forced_exact_match(
     }
 
 
+@attrs.frozen
+class EncodedFile:
+    """One teacher-forced pass: input ids, target ids, category ids (-1 = not scored), context tokens kept."""
+
+    inputs: list[int]
+    targets: list[int]
+    categories: list[int]
+    context_tokens: int
+
+
 def encode_file(
     tokenizer: Any, context: str, completion: str, line_categories: dict[int, str], max_seq_len: int
-) -> tuple[list[int], list[int], list[int]]:
-    """(input ids, target ids, category ids) of context + completion for one teacher-forced pass.
+) -> EncodedFile:
+    """Context + completion for one teacher-forced pass.
 
-    The whole completion is kept where it fits (the context is cut from the left, keeping a BOS);
-    a token takes the category of the completion line its first character is on.
+    The completion is kept up to the end of its last scored line (later tokens cannot change a
+    causal model's view of earlier ones, so they would only take the context's room), whole where it
+    fits; the context is cut from the left, keeping a BOS. A token takes the category of the
+    completion line its first character is on. The completion is tokenized whole, then cut, so
+    every token is the one the full file has.
     """
     from lca_core.evaluation.generate import encode_context, tail
 
     ctx, head = encode_context(tokenizer, context, max_seq_len)
     encoded = tokenizer(completion, add_special_tokens=False, return_offsets_mapping=True)
-    completion_ids = encoded.input_ids[: max_seq_len + 1 - head]
     line_starts = [0] + [i + 1 for i, ch in enumerate(completion) if ch == "\n"]
+    last = max(line_categories, default=len(line_starts) - 1)
+    end = line_starts[last + 1] if last + 1 < len(line_starts) else len(completion) + 1
+    kept = sum(1 for start, _ in encoded.offset_mapping if start < end)  # the tokens that start on a scored line or before
+    completion_ids = encoded.input_ids[:kept][: max_seq_len + 1 - head]
     categories = []
     line = 0
     for start, _ in encoded.offset_mapping[: len(completion_ids)]:
@@ -106,6 +160,5 @@ def encode_file(
     ctx = ctx[:head] + tail(ctx[head:], max_seq_len + 1 - head - len(completion_ids))
     ids = ctx + completion_ids
     # position t predicts token t+1; the first completion token needs one token in front of it
-    inputs, targets = ids[:-1], ids[1:]
     category_row = [-1] * (len(ctx) - 1) + categories if ctx else categories[1:]
-    return inputs, targets, category_row
+    return EncodedFile(ids[:-1], ids[1:], category_row, len(ctx) - head)

@@ -12,6 +12,7 @@ from typing import Any
 
 from lca_core.api.errors import ConfigError, ConfigProblem, RunError
 from lca_core.models.compile import checkpoint_mlps, compile_decoder_layers
+from lca_core.models.gguf_cache import converted, plain_hf_model
 from lca_core.models.hardware import Hardware, choose_hardware
 
 __all__ = ["Hardware", "choose_hardware", "load_tokenizer", "load_model", "resolve_source", "count_parameters"]
@@ -55,6 +56,13 @@ def resolve_source(config: Any, value: str, *, key: str, gguf_file: str = "") ->
             raise ConfigError([ConfigProblem("model.gguf_file", f"{folder} holds several GGUF files; name one: "
                                                                  + ", ".join(ggufs))])
     return str(folder), gguf_file
+
+
+def local_source(source: str, gguf: str, *, trust_remote_code: bool = False) -> tuple[str, str]:
+    """(source, gguf) with a local GGUF file replaced by its cached plain conversion (lca_core/models/gguf_cache.py)."""
+    if not gguf or not Path(source, gguf).is_file():
+        return source, gguf  # no GGUF, or one on the hub: transformers reads it
+    return str(converted(source, gguf, trust_remote_code=trust_remote_code)), ""
 
 
 def _looks_like_hub_name(config: Any, value: str) -> bool:
@@ -110,7 +118,9 @@ def load_tokenizer(config: Any, *, from_dir: str | Path | None = None) -> Any:
     spec, key = (model.tokenizer, "model.tokenizer") if model.tokenizer else (model.name_or_path, "model.name_or_path")
     if spec == LOCAL_BPE or spec.startswith(LOCAL_BPE + ":"):
         return _local_bpe(config, spec)
-    source, gguf = resolve_source(config, spec, key=key, gguf_file=model.gguf_file if not model.tokenizer else "")
+    source, gguf = local_source(*resolve_source(config, spec, key=key,
+                                                gguf_file=model.gguf_file if not model.tokenizer else ""),
+                                trust_remote_code=model.trust_remote_code)
     kwargs: dict[str, Any] = {"trust_remote_code": model.trust_remote_code}
     if gguf:
         kwargs["gguf_file"] = gguf
@@ -239,8 +249,9 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
         except ValueError:
             model = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager", **kwargs)
     else:
-        source, gguf = resolve_source(config, model_section.name_or_path, key="model.name_or_path",
-                                      gguf_file=model_section.gguf_file)
+        source, gguf = local_source(*resolve_source(config, model_section.name_or_path, key="model.name_or_path",
+                                                    gguf_file=model_section.gguf_file),
+                                    trust_remote_code=model_section.trust_remote_code)
         if gguf:
             kwargs["gguf_file"] = gguf
         if model_section.config:
@@ -296,23 +307,18 @@ def model_shape_config(config: Any, tokenizer: Any = None) -> Any:
     model = config.model
     if model.random_init:
         return _model_config(config, tokenizer)
-    source, gguf = resolve_source(config, model.name_or_path, key="model.name_or_path", gguf_file=model.gguf_file)
+    source, gguf = local_source(*resolve_source(config, model.name_or_path, key="model.name_or_path",
+                                                gguf_file=model.gguf_file), trust_remote_code=model.trust_remote_code)
     kwargs = {"gguf_file": gguf} if gguf else {}
     return AutoConfig.from_pretrained(source, trust_remote_code=model.trust_remote_code, **kwargs)
 
 
-def plain_hf_model(model: Any) -> None:
-    """Forget that weights came from GGUF: they are dequantized already, and checkpoints must save
-    as a plain Hugging Face directory (transformers refuses to save a model marked GGUF-quantized)."""
-    model.hf_quantizer = None
-    for attr in ("is_quantized", "quantization_method"):
-        if hasattr(model, attr):
-            try:
-                setattr(model, attr, False if attr == "is_quantized" else None)
-            except AttributeError:  # a read-only property
-                pass
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
+def checked_model_config(config: Any, tokenizer: Any = None) -> Any:
+    """`model_shape_config`, with a missing or unreachable model named as the run file's key."""
+    try:
+        return model_shape_config(config, tokenizer)
+    except (OSError, ValueError) as exc:
+        raise _hub_error("model config", config.model.name_or_path, "model.name_or_path", exc) from None
 
 
 def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], *, name: str,
@@ -337,16 +343,14 @@ def count_parameters(model: Any, *, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def model_shape(config: Any, tokenizer: Any = None) -> tuple[str, int]:
-    """(architecture, parameter count) without loading weights (built on the meta device)."""
+def model_shape(config: Any, tokenizer: Any = None, *, model_config: Any = None) -> tuple[str, int]:
+    """(architecture, parameter count) without loading weights (built on the meta device); ``model_config``:
+    the `model_shape_config` already read (a GGUF file's takes seconds)."""
     import torch
     from transformers import AutoModelForCausalLM
 
     model = config.model
-    try:
-        cfg = model_shape_config(config, tokenizer)
-    except (OSError, ValueError) as exc:
-        raise _hub_error("model config", model.name_or_path, "model.name_or_path", exc) from None
+    cfg = model_config if model_config is not None else checked_model_config(config, tokenizer)
     with torch.device("meta"):
         meta = AutoModelForCausalLM.from_config(cfg, trust_remote_code=model.trust_remote_code)
     return type(meta).__name__, sum(p.numel() for p in meta.parameters())

@@ -6,7 +6,7 @@ import random
 import warnings
 from typing import Any
 
-from lca_core.api.components import Runtime
+from lca_core.api.components import Runtime, make_runtime
 from lca_core.api.loggers import LoggerBase
 from lca_core.training.changes import check_data, check_resume, data_fingerprint
 from lca_core.training.checkpoint import CheckpointManager
@@ -43,8 +43,7 @@ def build_data(config: Any, tokenizer: Any, *, rank: int = 0, world_size: int = 
     from lca_core.composing.pipeline import make_transform
     from lca_core.data.prepare import prepare_datasets
 
-    runtime = Runtime(seed=config.run.seed, run_dir=config.run_dir, tokenizer=tokenizer, config=config, rank=rank,
-                      world_size=world_size)
+    runtime = make_runtime(config, tokenizer, rank=rank, world_size=world_size)
     composer = config.composer.build(runtime)
     preprocessor = config.preprocessor.build(runtime)
     train, valid = prepare_datasets(config)
@@ -55,11 +54,12 @@ def build_data(config: Any, tokenizer: Any, *, rank: int = 0, world_size: int = 
     return train, valid, runtime
 
 
-def build_trainer(config: Any, *, progress: bool = True, allow_changes: bool = False) -> Any:
+def build_trainer(config: Any, *, progress: Any = True, allow_changes: bool = False, record: str | None = None) -> Any:
     """Everything the run file describes, wired together and resumed where init_from says.
 
-    Resuming a checkpoint of this run under a changed configuration or changed training data is refused
-    (training/changes.py) unless ``allow_changes``."""
+    ``record``: the resolved configuration as TOML (config/snapshot.py), kept in every checkpoint. Resuming
+    a checkpoint of this run under another one, or changed training data, is refused (training/changes.py)
+    unless ``allow_changes``. ``progress`` is a `ProgressSettings` (or a bool: a bar on a terminal or not)."""
     from lca_core.api.plugins import get_plugin_manager
     from lca_core.models.loading import choose_hardware, load_model, load_tokenizer
     from lca_core.training.distributed import init_distributed, main_first
@@ -72,7 +72,7 @@ def build_trainer(config: Any, *, progress: bool = True, allow_changes: bool = F
     checkpoints.clean_partial()
     start = checkpoints.resolve_init(config.checkpointing.init_from, config.resolve_path)
     own = start is not None and start.resolve().parent == checkpoints.root.resolve()  # this run's: a resume
-    changes = _check_changes(config, start, allow_changes) if own else []
+    changes = check_resume(start, record, allow_changes=allow_changes) if own and record is not None else []
     if start is None and config.checkpointing.init_from == "scratch" and checkpoints.complete():
         warnings.warn(f"init_from = \"scratch\" but {checkpoints.root} already holds checkpoints; "
                       "they will be overwritten as this run reaches their iterations", stacklevel=2)
@@ -99,11 +99,5 @@ def build_trainer(config: Any, *, progress: bool = True, allow_changes: bool = F
     trainer = Trainer(config=config, model=model, tokenizer=tokenizer, hardware=hardware, train_data=train,
                       valid_data=valid, scheduler=scheduler, logger=logger, checkpoints=checkpoints, resume=resume,
                       plugin_manager=get_plugin_manager(), progress=progress, distributed=distributed)
-    trainer.data_fingerprint = fingerprint
+    trainer.data_fingerprint, trainer.config_record = fingerprint, record
     return trainer
-
-
-def _check_changes(config: Any, start: Any, allow_changes: bool) -> list[str]:
-    from lca_core.config.snapshot import resolved_toml
-
-    return check_resume(start, resolved_toml(config), allow_changes=allow_changes)

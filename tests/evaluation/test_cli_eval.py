@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from lca_core.training.checkpoint import OPTIM_FILE, STATE_FILE, _write_manifest
 from tests.factories import TINY_MODEL_TOML, make_datapoint
 
 RUN_FILE = """
@@ -37,7 +36,10 @@ def lca_run(*args, cwd, traceback=True):
 
 
 def make_run(tmp_path, tokenizer):
+    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
+
+    from lca_core.training.checkpoint import write_manifest
 
     tokenizer.save_pretrained(tmp_path / "tokenizer")
     with open(tmp_path / "data.jsonl", "w") as handle:
@@ -53,9 +55,9 @@ def make_run(tmp_path, tokenizer):
         LlamaForCausalLM(config).save_pretrained(folder / "model")
         (folder / "metrics.json").write_text(json.dumps({"iteration_number": int(name),
                                                          "valid_metrics": {"cross_entropy": ce}}))
-        for required in (OPTIM_FILE, STATE_FILE):  # eval reads only model/, but a checkpoint has them all
-            (folder / required).write_bytes(b"")
-        _write_manifest(folder)  # the last file the trainer writes: without it a checkpoint is incomplete
+        for state in ("optim.pt", "state.pt"):  # and sealed by a manifest, as complete checkpoints are
+            torch.save({}, folder / state)
+        write_manifest(folder)
 
 
 @pytest.mark.slow
@@ -66,6 +68,10 @@ def test_eval_compares_composers_and_checkpoints_side_by_side(tmp_path, tokenize
                      "--max-seq-len", "160", "--max-new-tokens", "6", "--out", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "micro = mean over lines" in result.stdout and "macro = mean over the lines of each file" in result.stdout
+    assert "ctx = mean context tokens the model saw" in result.stdout
+    # 160 tokens cannot hold the file, the new tokens and 512 context tokens: said before it starts, with the fix
+    assert "warning: --max-seq-len 160 leaves about" in result.stderr and "for path_distance" in result.stderr
+    assert result.stderr.index("warning: --max-seq-len") < result.stderr.index("base · file_level")
 
     report = json.loads((tmp_path / "out" / "eval.json").read_text())
     assert [(r["model"], r["composer"]) for r in report["results"]] == [
@@ -73,7 +79,10 @@ def test_eval_compares_composers_and_checkpoints_side_by_side(tmp_path, tokenize
         ("best (0002)", "file_level"), ("best (0002)", "path_distance"),
     ]
     assert report["settings"]["max_seq_len"] == 160 and report["datapoints"] == 2
-    assert report["config"]["model"]["name_or_path"] == "llama"
+    assert report["config"]["model"]["name_or_path"] == "llama" and report["complete"] is True
+    contexts = {(r["model"], r["composer"]): r["context_tokens"] for r in report["results"]}
+    assert contexts[("base", "file_level")]["mean"] < contexts[("base", "path_distance")]["mean"]
+    assert contexts[("base", "path_distance")]["files"] == 2
     for entry in report["results"]:
         # the path comment shifts every line by one: the composer's completion_lines are used as given
         assert (entry["categories"]["inproject"]["lines"], entry["categories"]["infile"]["lines"]) == (2, 4)
@@ -91,6 +100,12 @@ def test_eval_compares_composers_and_checkpoints_side_by_side(tmp_path, tokenize
     assert entry["model"] == "last (0002)"
     assert entry["categories"]["infile"]["lines"] == 6  # 3 files × 2 lines
     assert "edit_similarity" not in entry["categories"]["infile"]
+    for metric in ("cross_entropy", "top1_accuracy", "top5_accuracy"):
+        assert set(entry["categories"]["infile"][metric]) == {"micro", "macro"}
+    infile = entry["categories"]["infile"]
+    assert infile["cross_entropy"]["micro"] > 0 and 0 <= infile["top1_accuracy"]["micro"] <= infile["top5_accuracy"]["micro"] <= 100
+    assert "CE micro" in forced.stdout and "top5 macro" in forced.stdout and "CE in nats per token" in forced.stdout
+    assert not (tmp_path / "forced" / "progress").exists()  # finished: no progress left behind
 
 
 def test_an_unknown_composer_is_a_configuration_error_with_a_suggestion(tmp_path):

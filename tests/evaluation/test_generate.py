@@ -142,3 +142,4 @@ def test_a_newline_ends_a_line_only_after_min_new_tokens(tokenizer):
     completer = LineCompleter(model=model, tokenizer=tokenizer, max_seq_len=256, max_new_tokens=7, prefix_reuse=False)
     predicted, calls = _forward_calls(model, completer, [3])
     assert (predicted, calls) == (["x" * 7], 7)  # no newline: stopped by max_new_tokens
+

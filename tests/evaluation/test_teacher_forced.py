@@ -1,5 +1,6 @@
 """Teacher-forced line exact match on hand-built logits: line splitting, categories, the newline second chance."""
 
+import pytest
 import torch
 
 from lca_core.evaluation.teacher_forced import line_outcomes, teacher_forced_exact_match
@@ -41,3 +42,51 @@ def test_an_early_newline_gets_a_second_chance_only_within_min_tokens():
     late = line_outcomes(logits_for([3, 4, NEWLINE, NEWLINE], second=[None, None, 1, None]),
                          targets, categories, NEWLINE_MASK, min_tokens=3)
     assert [o.matched for o in late] == [False]
+
+
+def test_token_statistics_give_each_line_its_cross_entropy_and_top_k_accuracy():
+    targets = torch.tensor([[3, 4, NEWLINE, 1, NEWLINE]])
+    categories = torch.tensor([[3, 3, 3, 2, 2]])
+    logits = torch.zeros(1, 5, 5)
+    logits[0, 0, 3] = 10.0  # right first choice
+    logits[0, 1, 1] = 10.0  # target 4 is second choice
+    logits[0, 1, 4] = 5.0
+    logits[0, 2, NEWLINE] = 10.0
+    logits[0, 3] = torch.tensor([5.0, 0.0, 4.0, 3.0, 2.0])  # target 1 is the last choice of five
+    logits[0, 4, NEWLINE] = 10.0
+    first, second = line_outcomes(logits, targets, categories, NEWLINE_MASK, min_tokens=1, token_stats=True)
+    expected = torch.nn.functional.cross_entropy(logits[0], targets[0], reduction="none")
+    assert first.cross_entropy == pytest.approx(expected[:3].mean().item(), rel=1e-5)
+    assert second.cross_entropy == pytest.approx(expected[3:].mean().item(), rel=1e-5)
+    assert (first.top1, first.top5) == (pytest.approx(2 / 3), 1.0)
+    assert (second.top1, second.top5) == (0.5, 1.0)  # rank 4 (0-based) is still within the top five
+    assert not first.matched and not second.matched
+    plain = line_outcomes(logits, targets, categories, NEWLINE_MASK, min_tokens=1)
+    assert plain[0].cross_entropy is None  # statistics only when asked (training validation skips them)
+
+
+def test_token_statistics_in_chunks_equal_one_pass(monkeypatch):
+    from lca_core.evaluation import teacher_forced
+
+    torch.manual_seed(0)
+    logits, targets = torch.randn(2, 9, 5), torch.randint(0, 5, (2, 9))
+    whole = teacher_forced.token_statistics(logits, targets)
+    monkeypatch.setattr(teacher_forced, "STATS_CHUNK", 4)
+    chunked = teacher_forced.token_statistics(logits, targets)
+    assert torch.allclose(whole[0], chunked[0]) and torch.equal(whole[1], chunked[1])
+
+
+def test_the_file_is_cut_after_its_last_scored_line_leaving_the_room_to_the_context(tokenizer):
+    from lca_core.evaluation.teacher_forced import encode_file
+
+    context = "".join(f"def helper_{i}(x):\n    return x + {i}\n" for i in range(40))
+    completion = "import os\nvalue = 1\nother = 2\n" + "".join(f"tail_{i} = {i}\n" for i in range(30))
+    whole = encode_file(tokenizer, context, completion, {1: "inproject", 32: "infile"}, 200)
+    cut = encode_file(tokenizer, context, completion, {1: "inproject"}, 200)
+    assert cut.context_tokens > whole.context_tokens  # the unscored tail gave its room to the context
+    assert len(cut.inputs) == len(whole.inputs) == 200
+    # the tokens kept are those of the whole file, up to the newline that ends line 1
+    ids = tokenizer(completion, add_special_tokens=False).input_ids
+    k = next(k for k in range(len(ids), 0, -1) if cut.targets[-k:] == ids[:k])
+    assert tokenizer.decode(ids[:k]).startswith("import os\nvalue = 1\n") and k < len(ids) // 2
+    assert [c >= 0 for c in cut.categories[-k:]].count(True) >= 3  # line 1's tokens are scored

@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from lca_core.training.checkpoint import MANIFEST_FILE, _write_manifest
+from lca_core.training.checkpoint import MANIFEST_FILE, write_manifest
 from tests.faults.project import lca_run
 
 TOKEN = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz01234567"
@@ -27,7 +27,7 @@ def trained(project):
 def reseal(folder):
     """A new manifest, as if the damaged file had been saved so: the damage must be found by reading it."""
     (folder / MANIFEST_FILE).unlink()
-    _write_manifest(folder)
+    write_manifest(folder)
 
 
 class Exploit:
