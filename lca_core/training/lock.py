@@ -28,6 +28,25 @@ LOCK_FILE = ".lock"
 HELD_ENV = "LCA_RUN_DIR_LOCKED"
 
 
+#: lock descriptors this process holds; a forked child closes its copies at once (see `_close_in_child`)
+_HELD_FDS: set[int] = set()
+
+
+def _close_in_child() -> None:
+    """A flock belongs to the open file, which fork() shares with the child: DataLoader workers (forked)
+    would keep a SIGKILLed run's lock alive for seconds and refuse its resume. Children drop their copy."""
+    for fd in list(_HELD_FDS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_FDS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_in_child)
+
+
 class RunDirLock:
     """The exclusive lock of one run directory; `acquire` raises a ConfigError (exit 2) when another process holds it."""
 
@@ -58,6 +77,7 @@ class RunDirLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(self._holder).encode() + b"\n", 0)
         self._fd = fd
+        _HELD_FDS.add(fd)
         return self
 
     def release(self) -> None:
@@ -70,6 +90,7 @@ class RunDirLock:
         except OSError:  # a full disk must not hide the run's own outcome; the flock goes with the fd anyway
             pass
         fcntl.flock(self._fd, fcntl.LOCK_UN)
+        _HELD_FDS.discard(self._fd)
         os.close(self._fd)
         self._fd = None
 

@@ -51,3 +51,37 @@ def test_the_lock_of_a_killed_process_is_taken_over(project):
     # a run that ended normally leaves no stale lock: the next one says nothing about one
     code, text = lca_run(project, "run.toml", "trainer.max_iters=8", "--no-progress")
     assert code == 0 and "took over" not in text, text
+
+
+def _hold_lock_and_fork_a_sleeper(run_dir, ready):
+    import time
+
+    from lca_core.training.lock import RunDirLock
+
+    RunDirLock(run_dir).acquire()
+    if os.fork() == 0:  # a forked child (as a DataLoader worker is) that outlives its parent
+        time.sleep(20)
+        os._exit(0)
+    ready.set()
+    time.sleep(60)
+
+
+def test_a_forked_child_does_not_keep_a_killed_holders_lock(tmp_path):
+    """A flock belongs to the open file, which fork() shares: without care, a killed run's DataLoader
+    workers keep its lock until they notice their parent is gone, and the immediate resume exits 2
+    (seen on an H200 with num_workers = 4). Forked children drop their copy at once."""
+    import multiprocessing
+
+    from lca_core.training.lock import RunDirLock
+
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    holder = context.Process(target=_hold_lock_and_fork_a_sleeper, args=(tmp_path, ready))
+    holder.start()
+    assert ready.wait(30)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join(10)
+    lock = RunDirLock(tmp_path).acquire()  # the sleeping grandchild must not hold it
+    assert lock.stale is not None and lock.stale["pid"] == holder.pid
+    lock.release()
+
