@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-
 import warnings
 
-from lca_core.cli.common import add_run_file, load, position_warning
 from lca_core.api.errors import ConfigError, ConfigProblem, RunError
+from lca_core.cli.common import add_run_file, load, position_warning
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +47,6 @@ def run(args: argparse.Namespace) -> int:
     train, valid, _ = build_data(config, tokenizer)
     preprocessor = config.preprocessor.instance
     if getattr(preprocessor, "padding", None) is False:  # every sample must fill a sequence
-        from lca_core.api.errors import ConfigError, ConfigProblem
         from lca_core.data.short import short_datapoints, short_message
 
         length = preprocessor.max_seq_len

@@ -12,6 +12,7 @@ from typing import Any
 
 from lca_core.api.errors import ConfigError, ConfigProblem, RunError
 from lca_core.models.compile import checkpoint_mlps, compile_decoder_layers
+from lca_core.models.gguf_cache import converted, plain_hf_model
 from lca_core.models.hardware import Hardware, choose_hardware
 
 __all__ = ["Hardware", "choose_hardware", "load_tokenizer", "load_model", "resolve_source", "count_parameters"]
@@ -61,8 +62,6 @@ def local_source(source: str, gguf: str, *, trust_remote_code: bool = False) -> 
     """(source, gguf) with a local GGUF file replaced by its cached plain conversion (lca_core/models/gguf_cache.py)."""
     if not gguf or not Path(source, gguf).is_file():
         return source, gguf  # no GGUF, or one on the hub: transformers reads it
-    from lca_core.models.gguf_cache import converted
-
     return str(converted(source, gguf, trust_remote_code=trust_remote_code)), ""
 
 
@@ -320,20 +319,6 @@ def checked_model_config(config: Any, tokenizer: Any = None) -> Any:
         return model_shape_config(config, tokenizer)
     except (OSError, ValueError) as exc:
         raise _hub_error("model config", config.model.name_or_path, "model.name_or_path", exc) from None
-
-
-def plain_hf_model(model: Any) -> None:
-    """Forget that weights came from GGUF: they are dequantized already, and checkpoints must save
-    as a plain Hugging Face directory (transformers refuses to save a model marked GGUF-quantized)."""
-    model.hf_quantizer = None
-    for attr in ("is_quantized", "quantization_method"):
-        if hasattr(model, attr):
-            try:
-                setattr(model, attr, False if attr == "is_quantized" else None)
-            except AttributeError:  # a read-only property
-                pass
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
 
 
 def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], *, name: str,

@@ -46,6 +46,7 @@ def test_ci_runs_the_readmes_test_command_as_printed_without_activating_anything
     assert '.ci/readme-command "Run the tests:"' in ci and "PATH=/usr/local/bin:/usr/bin:/bin" in ci
 
 
+@pytest.mark.slow
 def test_the_readmes_test_command_works_without_an_activated_venv():
     if not (ROOT / ".venv" / "bin" / "python").exists():
         pytest.skip("no .venv at the repository root (the README's set-up command makes it)")
@@ -97,6 +98,7 @@ def test_init_lists_templates_without_a_run_name(tmp_path):
 
 # --- 2, 3, 7: training output off a terminal, options anywhere -------------------------------------------------
 
+@pytest.mark.slow
 def test_training_off_a_terminal_prints_log_lines_with_options_in_any_order(tmp_path, tokenizer):
     write_tiny_project(tmp_path, tokenizer)
     # options before the run file, between it and the overrides, and after them
@@ -120,6 +122,7 @@ def test_a_bad_log_every_is_a_usage_error(tmp_path):
     assert done.returncode == 2 and "neither a positive number of steps" in done.stderr
 
 
+@pytest.mark.slow
 def test_on_a_terminal_training_shows_a_bar_and_no_progress_gives_lines(tmp_path, tokenizer):
     write_tiny_project(tmp_path, tokenizer)
 
@@ -148,6 +151,7 @@ def test_on_a_terminal_training_shows_a_bar_and_no_progress_gives_lines(tmp_path
     assert progress_steps(lines.replace("\r\n", "\n")) == [1, 3] and "train:" not in lines
 
 
+@pytest.mark.slow
 def test_compose_and_check_take_options_anywhere(tmp_path, tokenizer):
     write_tiny_project(tmp_path, tokenizer)
     done = lca_run("compose", "--color", "never", "run.toml", "composer.name=naive", "--index", "1", cwd=tmp_path)
@@ -157,6 +161,7 @@ def test_compose_and_check_take_options_anywhere(tmp_path, tokenizer):
 
 # --- 8: the compose viewer ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_compose_folds_the_completion_lines_beyond_max_seq_len_blank_ones_too(tmp_path, tokenizer):
     write_tiny_project(tmp_path, tokenizer)
     content = "\n".join(f"value_{i} = {i}\n" for i in range(60))  # a blank line after every line
@@ -179,6 +184,7 @@ def test_compose_folds_the_completion_lines_beyond_max_seq_len_blank_ones_too(tm
 
 # --- 10: a missing data file -------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_missing_data_file_is_named_with_its_path_before_anything_is_built(tmp_path, tokenizer):
     write_tiny_project(tmp_path, tokenizer)
     for verb in (["check"], [], ["compose"], ["eval"]):
@@ -198,6 +204,7 @@ def write_one_repository(tmp_path, tokenizer, count: int = 8) -> None:
                                                    filename=f"pkg/mod{i}.py")) + "\n")
 
 
+@pytest.mark.slow
 def test_one_repository_follows_the_advice_to_a_clear_error_and_splits_by_commit(tmp_path, tokenizer):
     write_one_repository(tmp_path, tokenizer)
     default = lca_run("check", "run.toml", "split.valid_size=3", cwd=tmp_path)
@@ -214,6 +221,7 @@ def test_one_repository_follows_the_advice_to_a_clear_error_and_splits_by_commit
         assert "5 training datapoints; validation on 3" in split.stdout
 
 
+@pytest.mark.slow
 def test_an_empty_validation_file_names_its_key(tmp_path, tokenizer):
     write_tiny_project(tmp_path, tokenizer)
     (tmp_path / "valid.jsonl").write_text("")
@@ -241,6 +249,7 @@ def test_file_level_on_the_quickstart_trains(tmp_path):
 
 # --- 6: positions and the CPU template ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_samples_longer_than_the_models_positions_warn_at_check(tmp_path, tokenizer):
     write_tiny_project(tmp_path, tokenizer)
     done = lca_run("check", "run.toml", "model.config.max_position_embeddings=32", cwd=tmp_path)

@@ -45,6 +45,7 @@ def test_the_guide_shows_every_kind_and_its_tests():
         assert f'lca_tour.{module}"' in files["lca-tour/pyproject.toml"]
 
 
+@pytest.mark.slow
 def test_the_tour_passes_its_own_tests(tour):
     source, site = tour
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=source,
@@ -60,6 +61,7 @@ def test_the_tour_describes_its_plain_composer(tour, tmp_path):
     assert "min_lines (an integer; default 1)\n        Leave out files shorter than this." in result.stdout
 
 
+@pytest.mark.slow
 def test_the_chained_block_example_checks(tour, tokenizer, tmp_path):
     _, site = tour
     project = write_tiny_project(tmp_path / "project", tokenizer, extra="\n" + toml_block('name = "chained"') + "\n")

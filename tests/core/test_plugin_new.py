@@ -18,6 +18,7 @@ def own_tests(cwd, site, *folders: str):
                           env=env_with(site), capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_a_new_composer_installs_is_listed_passes_its_tests_and_composes(tmp_path, tokenizer):
     made = lca_run("plugin", "new", "my-ranker", "--kind", "composer", cwd=tmp_path)
     assert made.returncode == 0, made.stderr

@@ -220,6 +220,7 @@ def test_lifecycle_hooks_keep_pluggys_order_and_a_raising_one_is_named(site, env
             in result.stderr), result.stderr
 
 
+@pytest.mark.slow
 def test_registration_order_wrappers_and_isolation(site, env, tmp_path):
     result = lca_run("list", "--json", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
@@ -268,6 +269,7 @@ def test_selecting_a_broken_registration_fails_before_use(site, env, tokenizer, 
             "'wrong_kind'): wrongly_lazy is registered as a composer but MyPreprocessor") in result.stderr
 
 
+@pytest.mark.slow
 def test_plain_class_component_parameters_from_its_signature(site, env, tokenizer, tmp_path):
     described = lca_run("describe", "top_files", cwd=tmp_path, env=env)
     assert described.returncode == 0, described.stderr
@@ -415,6 +417,7 @@ TYPO_MESSAGE = ("lca-run: error: composer 'typo' from lca-typo 0.1.0 (plugin 'ty
                 "(fix the component, or choose another; --traceback shows the whole traceback)")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [("check",), ("compose", "--index", "1"),
                                      ("eval", "--checkpoint", "base", "--limit", "1", "--max-new-tokens", "2")])
 def test_a_raising_component_is_named_in_check_compose_and_eval(command, typo_site, tokenizer, tmp_path):
@@ -425,6 +428,7 @@ def test_a_raising_component_is_named_in_check_compose_and_eval(command, typo_si
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_skeleton_left_unfinished_is_named(tmp_path, tokenizer, monkeypatch):
     """`def ranking_function(self, chunk, datapoint): ...` returns None: the composer is named, with what to return."""
     (tmp_path / "unfinished.py").write_text(textwrap.dedent('''
@@ -490,6 +494,7 @@ def lca_pick_name(default):
 '''
 
 
+@pytest.mark.slow
 def test_a_plugin_declared_firstresult_hook_returns_the_first_answer(tmp_path):
     sources = [write_distribution(tmp_path / "src", dist, {module: source}, {module: module}) for dist, module, source in [
         ("lca-spec-owner", "spec_owner", SPEC_OWNER),

@@ -66,6 +66,7 @@ def _hold_lock_and_fork_a_sleeper(run_dir, ready):
     time.sleep(60)
 
 
+@pytest.mark.slow
 def test_a_forked_child_does_not_keep_a_killed_holders_lock(tmp_path):
     """A flock belongs to the open file, which fork() shares: without care, a killed run's DataLoader
     workers keep its lock until they notice their parent is gone, and the immediate resume exits 2
