@@ -16,7 +16,9 @@ CLEAN_PATH = os.pathsep.join(p for p in ("/usr/local/bin", "/usr/bin", "/bin") i
 
 def clean_env(**extra: str) -> dict[str, str]:
     """os.environ without a virtual environment on PATH (and without VIRTUAL_ENV), plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")}
+    from lca_core.cli.main import NO_BARS  # set in this process by any in-process main() off a terminal
+
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", *NO_BARS)}
     env["PATH"] = CLEAN_PATH
     env.update(extra)
     return env

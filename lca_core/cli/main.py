@@ -24,6 +24,9 @@ VERBS: dict[str, tuple[str, str]] = {
     "plugin": ("lca_core.cli.plugin", "write a ready plugin package: plugin new NAME --kind composer|block|..."),
 }
 
+#: options of the main job that take a value (so ``lca-run --nproc 2 RUN.toml`` finds the run file)
+TRAIN_VALUE_OPTIONS = ("--nproc", "--log-every")
+
 USAGE = "lca-run [--traceback] RUN.toml [key=value ...]\n       lca-run [--traceback] VERB ..."
 
 
@@ -158,10 +161,9 @@ def _dispatch(argv: list[str]) -> int:
         print(_version())
         return 0
     no_bars_off_terminal()
-    from lca_core.cli import train
     from lca_core.cli.parsing import first_positional, new_parser, parse
 
-    where = first_positional(argv, train.VALUE_OPTIONS)
+    where = first_positional(argv, TRAIN_VALUE_OPTIONS)
     if where is not None and argv[where] in VERBS:  # a verb; options may come before or after it
         verb = argv[where]
         module_name, help_text = VERBS[verb]
@@ -174,6 +176,8 @@ def _dispatch(argv: list[str]) -> int:
         return 0
     if where is not None:
         _not_a_verb(argv[where])
+    from lca_core.cli import train
+
     parser = new_parser("lca-run", "Train as the run file says.", usage=USAGE)
     train.add_arguments(parser)
     return int(train.run(parse(parser, argv)) or 0)

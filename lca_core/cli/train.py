@@ -10,10 +10,6 @@ import shlex
 from lca_core.cli.common import add_run_file, load
 
 
-#: options of the main job that take a value (so ``lca-run --nproc 2 RUN.toml`` finds the run file)
-VALUE_OPTIONS = ("--nproc", "--log-every")
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from lca_core.training.progress import parse_every
 
