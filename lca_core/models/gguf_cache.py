@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 #: written last: a folder without it is a conversion that did not finish
 DONE = "lca-converted.txt"
@@ -40,8 +41,6 @@ def converted(folder: str | Path, gguf_file: str, *, trust_remote_code: bool = F
         return out
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from lca_core.models.loading import plain_hf_model
-
     kwargs = {"gguf_file": gguf_file, "trust_remote_code": trust_remote_code}
     tokenizer = AutoTokenizer.from_pretrained(str(folder), **kwargs)
     model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)  # de-quantized to fp32
@@ -56,3 +55,17 @@ def converted(folder: str | Path, gguf_file: str, *, trust_remote_code: bool = F
     except OSError:  # another process finished first; its folder is as good as ours
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def plain_hf_model(model: Any) -> None:
+    """Forget that weights came from GGUF: they are dequantized already, and checkpoints must save
+    as a plain Hugging Face directory (transformers refuses to save a model marked GGUF-quantized)."""
+    model.hf_quantizer = None
+    for attr in ("is_quantized", "quantization_method"):
+        if hasattr(model, attr):
+            try:
+                setattr(model, attr, False if attr == "is_quantized" else None)
+            except AttributeError:  # a read-only property
+                pass
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config

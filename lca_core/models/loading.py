@@ -12,6 +12,7 @@ from typing import Any
 
 from lca_core.api.errors import ConfigError, ConfigProblem, RunError
 from lca_core.models.compile import checkpoint_mlps, compile_decoder_layers
+from lca_core.models.gguf_cache import plain_hf_model
 from lca_core.models.hardware import Hardware, choose_hardware
 
 __all__ = ["Hardware", "choose_hardware", "load_tokenizer", "load_model", "resolve_source", "count_parameters"]
@@ -312,20 +313,6 @@ def model_shape_config(config: Any, tokenizer: Any = None) -> Any:
                                                 gguf_file=model.gguf_file), trust_remote_code=model.trust_remote_code)
     kwargs = {"gguf_file": gguf} if gguf else {}
     return AutoConfig.from_pretrained(source, trust_remote_code=model.trust_remote_code, **kwargs)
-
-
-def plain_hf_model(model: Any) -> None:
-    """Forget that weights came from GGUF: they are dequantized already, and checkpoints must save
-    as a plain Hugging Face directory (transformers refuses to save a model marked GGUF-quantized)."""
-    model.hf_quantizer = None
-    for attr in ("is_quantized", "quantization_method"):
-        if hasattr(model, attr):
-            try:
-                setattr(model, attr, False if attr == "is_quantized" else None)
-            except AttributeError:  # a read-only property
-                pass
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
 
 
 def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], *, name: str,
