@@ -95,11 +95,11 @@ def build_project(spec: dict[str, str], device: str, run_dir: Path, *, distribut
     the global number of micro-batches per step, ``strategy`` ddp | fsdp."""
     import torch
 
-    from lca_core.models.config import ModelSection
+    from lca_core.config.model import ModelSection
+    from lca_core.config.training import CheckpointingSection, TrainerSection
     from lca_core.models.hardware import choose_hardware
     from lca_core.models.loading import load_model
     from lca_core.training.checkpoint import CheckpointManager
-    from lca_core.training.config import CheckpointingSection, TrainerSection
     from lca_core.training.trainer import Trainer
 
     compile_: Any = {"auto": "auto", "0": False, "1": True}[spec["compile"]]

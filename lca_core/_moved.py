@@ -20,6 +20,10 @@ MOVED = {
     **{f"lca_core.{name}": f"lca_core.composing.{name}" for name in (
         "blocks", "composers", "pipeline", "preprocessing", "pretruncation", "testing")},
     "lca_core.config.converter": "lca_core.api.converter",
+    # the fixed tables' sections, beside the run-file schema that gathers them
+    "lca_core.data.config": "lca_core.config.data",
+    "lca_core.models.config": "lca_core.config.model",
+    "lca_core.training.config": "lca_core.config.training",
     "lca_core.api.testing": "lca_core.composing.testing",
 }
 

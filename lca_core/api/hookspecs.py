@@ -13,6 +13,15 @@ import pluggy
 hookspec = pluggy.HookspecMarker("lca")
 
 
+# --- hooks for plugins -----------------------------------------------------------------------
+
+
+@hookspec(historic=True)
+def lca_addhooks(pluginmanager):
+    """Called once for each plugin as it is registered: add hook specifications that other plugins may
+    implement with ``pluginmanager.add_hookspecs(module_or_class)`` (``pluginmanager`` is pluggy's)."""
+
+
 # --- registration -----------------------------------------------------------------------------
 
 

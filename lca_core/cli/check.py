@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from lca_core.cli.common import add_run_file, load
+import warnings
+
+from lca_core.cli.common import add_run_file, load, position_warning
+from lca_core.api.errors import ConfigError, ConfigProblem, RunError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
         component = getattr(config, kind)
         print(f"  {kind:<13} {component.name}  {component.params}")
 
-    from lca_core.models.loading import choose_hardware, load_tokenizer, model_shape
+    from lca_core.models.loading import checked_model_config, choose_hardware, load_tokenizer, model_shape
     from lca_core.training.build import build_data, checkpoint_manager, quiet_libraries
 
     quiet_libraries()
@@ -29,7 +32,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {line}")
 
     tokenizer = load_tokenizer(config)
-    architecture, params = model_shape(config, tokenizer)
+    model_config = checked_model_config(config, tokenizer)
+    architecture, params = model_shape(config, tokenizer, model_config=model_config)
+    warning = position_warning(config, model_config)
+    if warning:
+        warnings.warn(warning, stacklevel=1)
     print(f"\nmodel: {config.model.name_or_path} ({architecture}, {params / 1e6:.2f}M parameters"
           f"{', random weights' if config.model.random_init else ''}); tokenizer: {len(tokenizer)} tokens")
     from lca_core.training.distributed import choose_strategy
@@ -39,17 +46,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"several processes (lca-run --nproc N, torchrun): strategy {strategy} — {why}")
 
     train, valid, _ = build_data(config, tokenizer)
-    params = config.preprocessor.params
-    if params.get("padding") is False and "max_seq_len" in params:  # every sample must fill a sequence
+    preprocessor = config.preprocessor.instance
+    if getattr(preprocessor, "padding", None) is False:  # every sample must fill a sequence
         from lca_core.api.errors import ConfigError, ConfigProblem
         from lca_core.data.short import short_datapoints, short_message
 
-        problems = [ConfigProblem("preprocessor.padding", short_message(short, params["max_seq_len"], split))
+        length = preprocessor.max_seq_len
+        problems = [ConfigProblem("preprocessor.padding", short_message(short, length, split))
                     for split, data in (("training", train), ("validation", valid)) if data is not None
-                    if (short := short_datapoints(data, params["max_seq_len"]))]
+                    if (short := short_datapoints(data, length))]
         if problems:
             raise ConfigError(problems)
-    batch = train[[0]]
+    try:
+        batch = train[[0]]
+    except RunError as exc:  # the composer and preprocessor settings do not fit the data: fix the run file
+        raise ConfigError([ConfigProblem("preprocessor", f"datapoint 0 cannot be composed and preprocessed: {exc}")],
+                          source=str(config.source)) from None
     shape = tuple(batch["input_ids"].shape)
     loss_tokens = int(batch["loss_mask"].sum())
     labelled = int((batch["category_ids"] >= 0).sum()) if "category_ids" in batch else 0

@@ -24,8 +24,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                         help="terminal colours (auto: only on a terminal)")
     parser.add_argument("--all-chunks", action="store_true", help="list the dropped chunks too")
-    # `compose RUN.toml --index 3 composer.name=naive`: overrides may follow the options
-    parser.parse_args = parser.parse_intermixed_args  # type: ignore[method-assign]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,14 +69,14 @@ def render_text(view: View, *, color: bool, all_chunks: bool = False) -> str:
     if dropped and not all_chunks:
         names = ", ".join(c.name for c in dropped[-3:])
         out.append(f"  ... {len(dropped)} dropped before the cut (nearest of them: {names}; --all-chunks lists all)")
-    out += ["", "completion (lines by category; ✂ = beyond max_seq_len):"]
+    lines, kept = view.completion_lines()
+    out += ["", f"completion ({t.get('completion', 0)} tokens: lines 0–{kept - 1} of {len(lines)} are seen; "
+                "lines by category):"]
     legend = " ".join(_paint(name, ANSI[i], color) for i, name in CATEGORY_NAMES.items() if i >= 0)
     out.append(f"  legend: {legend}")
-    position = 0
-    for number, line in enumerate(view.composed["composed_completion"].split("\n")):
-        category = view.line_categories[number] if number < len(view.line_categories) else -1
-        cut = "✂" if position >= view.completion_end and line else " "
-        label = CATEGORY_NAMES[category]
-        out.append(_paint(f"  {number:>4} {cut} {label:<15} {line}", ANSI.get(category, ""), color))
-        position += len(line) + 1
+    for number, line, category in lines[:kept]:
+        out.append(_paint(f"  {number:>4}   {CATEGORY_NAMES[category]:<15} {line}", ANSI.get(category, ""), color))
+    if kept < len(lines):
+        out.append(f"  ✂ lines {kept}–{len(lines) - 1} ({len(lines) - kept} lines) are beyond max_seq_len: "
+                   "the model does not see them")
     return "\n".join(out)

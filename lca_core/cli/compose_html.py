@@ -91,7 +91,9 @@ def _sequence(view: View) -> str:
         out.append("<pre>" + _context(view) + "</pre>")
     if view.layout.span("sep") is not None:
         out.append("<div class='span-label'>SEP token</div>")
-    out.append(f"<div class='span-label'>completion ({view.tokens.get('completion', 0)} tokens), lines by category</div>")
+    lines, kept = view.completion_lines()
+    out.append(f"<div class='span-label'>completion ({view.tokens.get('completion', 0)} tokens: lines 0–{kept - 1} "
+               f"of {len(lines)} are seen), lines by category</div>")
     out.append(_legend())
     out.append("<pre>" + _completion(view) + "</pre>")
     return "\n".join(out)
@@ -120,16 +122,18 @@ def _legend() -> str:
 
 
 def _completion(view: View) -> str:
-    lines = []
-    position = 0
-    for number, line in enumerate(view.composed["composed_completion"].split("\n")):
-        category = view.line_categories[number] if number < len(view.line_categories) else -1
-        color: Any = COLORS.get(category)
-        style = f" style='border-left-color:{color};color:{color}'" if color else ""
-        beyond = " beyond" if position >= view.completion_end and line else ""
-        lines.append(
-            f"<span class='line{beyond}'{style}><span class='no'>{number}</span>"
-            f"<span class='cat'>{CATEGORY_NAMES[category]}</span>{escape(line)}</span>"
-        )
-        position += len(line) + 1
-    return "".join(lines)
+    """The seen lines; the lines beyond max_seq_len (blank ones too) folded under one marker."""
+    lines, kept = view.completion_lines()
+    out = [_line(number, line, category) for number, line, category in lines[:kept]]
+    if kept < len(lines):
+        beyond = "".join(_line(number, line, category, beyond=True) for number, line, category in lines[kept:])
+        out.append(f"<details><summary class='cutmark'>✂ lines {kept}–{len(lines) - 1} ({len(lines) - kept} lines) "
+                   f"are beyond max_seq_len: the model does not see them</summary>{beyond}</details>")
+    return "".join(out)
+
+
+def _line(number: int, line: str, category: int, *, beyond: bool = False) -> str:
+    color: Any = COLORS.get(category)
+    style = f" style='border-left-color:{color};color:{color}'" if color else ""
+    return (f"<span class='line{' beyond' if beyond else ''}'{style}><span class='no'>{number}</span>"
+            f"<span class='cat'>{CATEGORY_NAMES[category]}</span>{escape(line)}</span>")

@@ -55,6 +55,18 @@ class View:
     loss_tokens: int
     line_categories: list[int]
 
+    def completion_lines(self) -> tuple[list[tuple[int, str, int]], int]:
+        """((number, text, category) of every completion line, how many of them the model sees). A line counts
+        as seen when it starts before the cut; every line after it — blank ones too — is beyond max_seq_len."""
+        lines, kept, position = [], 0, 0
+        for number, line in enumerate(self.composed["composed_completion"].split("\n")):
+            category = self.line_categories[number] if number < len(self.line_categories) else -1
+            lines.append((number, line, category))
+            if position < self.completion_end:
+                kept = number + 1
+            position += len(line) + 1
+        return lines, kept
+
 
 def build_view(args: argparse.Namespace) -> View:
     from lca_core.api.components import make_runtime

@@ -37,8 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--out", type=Path, metavar="DIR", help="where eval.json, eval.png and predictions.jsonl go "
                                                                "(default: RUN_DIR/eval)")
-    # Options may sit before or after the key=value overrides.
-    parser.parse_args = parser.parse_intermixed_args  # type: ignore[method-assign]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ def templates() -> dict[str, str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", help="run name; creates runs/NAME/run.toml")
+    parser.add_argument("name", nargs="?", default="", help="run name; creates runs/NAME/run.toml")
     parser.add_argument("--template", "-t", default="quickstart",
                         help="template to start from (default: quickstart); --list-templates shows them")
     parser.add_argument("--runs-dir", default="runs", help="parent directory of runs (default: runs)")
@@ -34,7 +34,10 @@ def run(args: argparse.Namespace) -> int:
     if args.template not in available:
         raise ConfigError([ConfigProblem("--template", f"unknown template '{args.template}'"
                                          f"{suggestion(args.template, available)} (templates: {', '.join(sorted(available))})")])
-    if not args.name or "/" in args.name or args.name in (".", ".."):
+    if not args.name:
+        raise ConfigError([ConfigProblem("NAME", "give a run name: lca-run init NAME [--template T] "
+                                                 "(lca-run init --list-templates shows the templates)")])
+    if "/" in args.name or args.name in (".", ".."):
         raise ConfigError([ConfigProblem("NAME", f"'{args.name}' is not a valid run name (no slashes)")])
     run_dir = Path(args.runs_dir) / args.name
     if run_dir.exists():

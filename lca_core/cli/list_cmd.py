@@ -1,11 +1,19 @@
-"""``lca-run list [KIND] [--json]``: installed components with their distribution and status."""
+"""``lca-run list [KIND] [--json]``: installed components with their distribution and status.
+
+A class registered directly was checked when its plugin loaded (kind, constructor); one registered
+lazily (``"module:Class"``) is checked when first imported — by a run file that selects it, by
+``describe``, or here with ``--check``, which imports every third-party lazy target (the built-ins are
+checked by the test suite) so that a broken one is listed as BROKEN before any run uses it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from lca_core.api.errors import RunError
 from lca_core.api.plugins import KINDS, get_plugin_manager
+from lca_core.api.registry import Entry, broken_reason
 
 _ALIASES = {plural: kind for kind, (_, plural) in KINDS.items()} | {kind: kind for kind in KINDS}
 
@@ -14,9 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", nargs="?", choices=sorted(_ALIASES), metavar="KIND",
                         help="one of: " + ", ".join(plural for _, plural in KINDS.values()))
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--check", action="store_true",
+                        help="also import lazily registered third-party components to check them (slower)")
 
 
-def rows(kind: str | None = None) -> list[dict]:
+def rows(kind: str | None = None, check: bool = False) -> list[dict]:
     manager = get_plugin_manager()
     out = []
     kinds = [_ALIASES[kind]] if kind else list(KINDS)
@@ -24,8 +34,10 @@ def rows(kind: str | None = None) -> list[dict]:
         registry = manager.registry(k)
         for entry in registry.entries():
             conflict = registry.conflicts(entry.name)
+            if check:
+                _verify(entry)
             if entry.broken is not None:
-                status = f"BROKEN: {type(entry.broken).__name__}: {entry.broken}"
+                status = f"BROKEN: {broken_reason(entry.broken)}"
             elif conflict:
                 status = "CONFLICT: " + ", ".join(e.origin.distribution for e in conflict)
             else:
@@ -54,8 +66,17 @@ def rows(kind: str | None = None) -> list[dict]:
     return out
 
 
+def _verify(entry: Entry) -> None:
+    """Import a third-party lazy target so that a broken one shows as BROKEN (``entry.broken``)."""
+    if isinstance(entry.target, str) and entry.broken is None and entry.origin.distribution != "lca-pipeline":
+        try:
+            entry.load()
+        except RunError as exc:
+            entry.broken = entry.broken or exc.__cause__ or exc
+
+
 def run(args: argparse.Namespace) -> int:
-    data = rows(args.kind)
+    data = rows(args.kind, check=args.check)
     if args.json:
         print(json.dumps(data, indent=2))
         return 0

@@ -21,6 +21,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "dataset": ("lca_core.cli.dataset", "build LCA-format datasets from local repositories"),
     "eval": ("lca_core.cli.evaluate", "line-completion exact match and edit similarity per category"),
     "plot": ("lca_core.cli.plot", "plot training and validation curves of a run directory"),
+    "plugin": ("lca_core.cli.plugin", "write a ready plugin package: plugin new NAME --kind composer|block|..."),
 }
 
 USAGE = "lca-run [--traceback] RUN.toml [key=value ...]\n       lca-run [--traceback] VERB ..."
@@ -36,7 +37,11 @@ def _overview() -> str:
         "  RUN.toml [key=value ...]   train as the run file says; overrides are TOML literals,",
         "                             e.g. trainer.learning_rate=3e-5 composer.name=file_level",
         "  --nproc N                  train on N processes of this machine (starts torchrun)",
-        "  --no-progress              no progress bar (log lines only)",
+        "  --no-progress              plain log lines instead of a progress bar (the default off a terminal)",
+        "  --log-every N|Ss           a log line every N steps or S seconds (default: about every 30 s)",
+        "  --allow-changes            resume although the configuration or data changed (docs/reliability.md)",
+        "",
+        "Options and key=value overrides may come in any order, for the main job and every verb.",
         "",
         "verbs:",
     ]
@@ -79,6 +84,15 @@ def _redacted(text: str) -> str:
     return redact(text)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     traceback_wanted = os.environ.get("LCA_TRACEBACK", "") not in ("", "0")
@@ -95,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.render().splitlines() or [""]:
             print(_redacted(f"lca-run: {prefix}: {line}"), file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # `lca-run list | head`: the reader has what it wanted
+        _silence_stdout()
+        return 0
     except KeyboardInterrupt as exc:  # Ctrl-C, or a second SIGTERM/SIGINT during training
         print(_redacted(f"lca-run: interrupted{f': {exc}' if str(exc) else ''}"), file=sys.stderr)
         return 128 + getattr(exc, "signum", 2)
@@ -107,9 +124,30 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an unexpected failure: one line unless a traceback is asked for
         if traceback_wanted:
             raise
+        from lca_core.api.blame import component_error
+
+        blamed = component_error(exc)  # a plugin's component raised (in check, compose, eval, ...): name it
+        if blamed is not None:
+            print(_redacted(f"lca-run: error: {blamed}"), file=sys.stderr)
+            return 1
         print(_redacted(f"lca-run: internal error: {type(exc).__name__}: {exc} (run again with --traceback for details)"),
               file=sys.stderr)
         return 1
+
+
+#: environment switches that turn off tqdm's and the Hugging Face libraries' progress bars (read at import)
+NO_BARS = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+
+
+def no_bars_off_terminal() -> None:
+    """Progress bars only on a terminal: off one (a file, a pipe, nohup, a batch job) every library's bars —
+    transformers' GGUF de-quantisation and weight loading, `datasets`' "Generating train split", tqdm in
+    plugins — are switched off before any of them is imported (child processes such as torchrun's inherit it)."""
+    from lca_core.training.progress import on_terminal
+
+    if not on_terminal():
+        for name, value in NO_BARS.items():
+            os.environ.setdefault(name, value)
 
 
 def _dispatch(argv: list[str]) -> int:
@@ -119,23 +157,39 @@ def _dispatch(argv: list[str]) -> int:
     if argv[0] == "--version":
         print(_version())
         return 0
-    verb = argv[0]
-    if verb in VERBS:
+    no_bars_off_terminal()
+    from lca_core.cli import train
+    from lca_core.cli.parsing import first_positional, new_parser, parse
+
+    where = first_positional(argv, train.VALUE_OPTIONS)
+    if where is not None and argv[where] in VERBS:  # a verb; options may come before or after it
+        verb = argv[where]
         module_name, help_text = VERBS[verb]
         module = importlib.import_module(module_name)
-        parser = argparse.ArgumentParser(prog=f"lca-run {verb}", description=help_text)
+        parser = new_parser(f"lca-run {verb}", help_text)
         module.add_arguments(parser)
-        args = parser.parse_args(argv[1:])
-        return int(module.run(args) or 0)
-    if verb.startswith("-") and verb != "--nproc":
-        print(f"lca-run: error: unknown option '{verb}'\nusage: {USAGE}", file=sys.stderr)
-        return 2
-    from lca_core.cli import train
-
-    parser = argparse.ArgumentParser(prog="lca-run", usage=USAGE, description="Train as the run file says.")
+        return int(module.run(parse(parser, argv[:where] + argv[where + 1:])) or 0)
+    if where is None and any(token in ("-h", "--help") for token in argv):
+        print(_overview())
+        return 0
+    if where is not None:
+        _not_a_verb(argv[where])
+    parser = new_parser("lca-run", "Train as the run file says.", usage=USAGE)
     train.add_arguments(parser)
-    args = parser.parse_args(argv)
-    return int(train.run(args) or 0)
+    return int(train.run(parse(parser, argv)) or 0)
+
+
+def _not_a_verb(word: str) -> None:
+    """A first word that is no run file and looks like a mistyped verb is named as such (exit 2)."""
+    from pathlib import Path
+
+    from lca_core.api.errors import ConfigError, did_you_mean
+
+    if Path(word).exists() or "=" in word or Path(word).suffix:
+        return
+    match = did_you_mean(word, VERBS)
+    hint = f"did you mean '{match}'?" if match else f"verbs: {', '.join(VERBS)}; or give a run file (RUN.toml)"
+    raise ConfigError(f"'{word}' is neither a verb nor an existing run file; {hint}")
 
 
 if __name__ == "__main__":  # pragma: no cover

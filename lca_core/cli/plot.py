@@ -3,8 +3,10 @@
 Panels, each drawn only when the CSVs have such columns: the loss (``cross_entropy`` and its
 ``detached_``/``completion_``/``context_``/``full_`` variants), cross-entropy per LCA line category
 (``inproject_cross_entropy``, ...), the learning rate, the gradient norm, top-k accuracy and exact
-match. Validation curves are solid with markers, training curves thin and faint, in the same colour
-per metric; each legend names a metric once.
+match. Validation curves are solid with markers, training curves thin, in the same colour per metric;
+the legend names each curve with its split. Series without a finite value are left out; a series equal
+to one already drawn is drawn once, named ``a = b``. Where validation cross-entropy rose after its
+lowest point (while training goes on), a dashed line marks the best iteration: overfitting.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
         raise RunError(f"cannot write the plot to '{out}': {exc.strerror or exc}; choose another --out") from None
     rows = {split: len(rows) for split, (_, rows) in curves.items()}
     print(f"wrote {out} (train: {rows.get('train', 0)} rows, valid: {rows.get('valid', 0)} rows)")
+    best = overfitting(curves)
+    if best is not None:
+        print(f"overfitting: validation cross_entropy was lowest at iteration {best[0]} ({best[1]:.4f}) and is "
+              f"{best[2]:.4f} at the end; checkpointing.init_from = \"best\" starts from the best checkpoint")
     return 0
 
 
@@ -107,6 +113,8 @@ def panels(curves: dict[str, tuple[list[str], list[dict[str, Any]]]]) -> dict[st
     groups: dict[str, list[str]] = {"loss": [], "cross-entropy per line category": [], "learning rate": [],
                                     "gradient norm": [], "top-k accuracy": [], "exact match (teacher-forced)": []}
     for name in seen:
+        if not any(_series(rows, name)[0] for _, rows in curves.values()):
+            continue  # no finite value anywhere (e.g. mfu on CPU): nothing to draw, nothing to list
         if _CATEGORY_CE.match(name):
             groups["cross-entropy per line category"].append(name)
         elif _LOSS.match(name):
@@ -126,7 +134,7 @@ def _series(rows: list[dict[str, Any]], name: str) -> tuple[list[int], list[floa
     xs, ys = [], []
     for row in rows:
         value = row.get(name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             xs.append(row["iter_num"])
             ys.append(float(value))
     return xs, ys
@@ -149,16 +157,27 @@ def draw(curves: dict[str, tuple[list[str], list[dict[str, Any]]]], title: str =
     FigureCanvasAgg(figure)
     axes = figure.subplots(nrows, ncols, squeeze=False).ravel()
     palette = list(matplotlib.colormaps["tab20"].colors[::2] + matplotlib.colormaps["tab20"].colors[1::2])
+    best = overfitting(curves)
     for ax, (panel, names) in zip(axes, groups.items()):
-        for index, name in enumerate(names):
-            colour = palette[index % len(palette)]
+        drawn: list[tuple[str, Any, Any]] = []  # (label, train series, valid series) of the curves drawn
+        for name in names:
             train = _series(curves["train"][1], name) if "train" in curves else ([], [])
             valid = _series(curves["valid"][1], name) if "valid" in curves else ([], [])
-            if train[0]:  # faint only when a validation curve of the same metric is drawn over it
-                ax.plot(*train, color=colour, linewidth=1 if valid[0] else 1.6, alpha=0.45 if valid[0] else 1.0,
-                        label=None if valid[0] else name)
+            twin = next((i for i, (_, t, v) in enumerate(drawn) if _same(t, train) and _same(v, valid)), None)
+            if twin is not None:  # e.g. full_cross_entropy = cross_entropy when the loss covers every token
+                drawn[twin] = (f"{drawn[twin][0]} = {name}", drawn[twin][1], drawn[twin][2])
+                continue
+            drawn.append((name, train, valid))
+        for index, (label, train, valid) in enumerate(drawn):
+            colour = palette[index % len(palette)]
+            if train[0]:
+                ax.plot(*train, color=colour, linewidth=1 if valid[0] else 1.6, alpha=0.5 if valid[0] else 1.0,
+                        label=f"{label} · train")
             if valid[0]:
-                ax.plot(*valid, color=colour, linewidth=1.8, marker="o", markersize=3, label=name)
+                ax.plot(*valid, color=colour, linewidth=1.8, marker="o", markersize=3, label=f"{label} · valid")
+        if best is not None and panel == "loss":
+            ax.axvline(best[0], color="#a00", linestyle="--", linewidth=1,
+                       label=f"best valid (iteration {best[0]}); higher after: overfitting")
         ax.set_title(panel)
         ax.set_xlabel("iteration")
         ax.grid(True, alpha=0.3)
@@ -168,5 +187,26 @@ def draw(curves: dict[str, tuple[list[str], list[dict[str, Any]]]], title: str =
     for ax in axes[len(groups):]:
         ax.set_visible(False)
     if title:
-        figure.suptitle(f"{title} — validation: solid with markers; training: thin (faint where validation is drawn too)")
+        figure.suptitle(f"{title} — validation: solid with markers; training: thin")
     return figure
+
+
+def _same(a: tuple[list, list], b: tuple[list, list]) -> bool:
+    return a[0] == b[0] and all(math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12) for x, y in zip(a[1], b[1]))
+
+
+#: validation cross-entropy this much above its minimum at the end counts as overfitting
+OVERFIT_MARGIN = 0.01
+
+
+def overfitting(curves: dict[str, tuple[list[str], list[dict[str, Any]]]]) -> tuple[int, float, float] | None:
+    """(best iteration, best and last validation cross-entropy) when the last is over 1% above the best, or None."""
+    if "valid" not in curves:
+        return None
+    xs, ys = _series(curves["valid"][1], "cross_entropy")
+    if len(ys) < 3:
+        return None
+    best = min(range(len(ys)), key=ys.__getitem__)
+    if best == len(ys) - 1 or ys[-1] <= ys[best] * (1 + OVERFIT_MARGIN):
+        return None
+    return xs[best], ys[best], ys[-1]

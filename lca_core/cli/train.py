@@ -10,10 +10,20 @@ import shlex
 from lca_core.cli.common import add_run_file, load
 
 
+#: options of the main job that take a value (so ``lca-run --nproc 2 RUN.toml`` finds the run file)
+VALUE_OPTIONS = ("--nproc", "--log-every")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from lca_core.training.progress import parse_every
+
     add_run_file(parser)
     parser.add_argument("--nproc", type=int, default=0, help="processes on this machine (starts torchrun)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar: plain log lines (the default when output is not a terminal)")
+    parser.add_argument("--log-every", type=parse_every, default=None, metavar="N|Ss",
+                        help="a plain log line every N steps, or every S seconds with an s suffix "
+                             "(default: about every 30 s of wall time)")
     parser.add_argument("--allow-changes", action="store_true",
                         help="resume even though the configuration or data changed since the checkpoint "
                              "(docs/reliability.md lists the changes always allowed)")
@@ -40,8 +50,9 @@ def run(args: argparse.Namespace) -> int:
         with _locked(run_dir):  # held for the processes torchrun starts
             os.environ[HELD_ENV], os.environ[RESTART_ENV] = str(run_dir.resolve()), restart
             extra = ["--allow-changes"] if args.allow_changes else []
+            extra += ["--log-every", args.log_every.text] if args.log_every is not None else []
             return launch(args.nproc, args.run_file, args.overrides + extra, progress=not args.no_progress)
-    from lca_core.config.snapshot import write_config_snapshot
+    from lca_core.config.snapshot import resolved_toml, write_config_snapshot
     from lca_core.training.build import build_trainer
     from lca_core.training.distributed import shutdown
 
@@ -51,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
             if main:
                 for folder in ("checkpoints", "logs"):
                     (run_dir / folder).mkdir(parents=True, exist_ok=True)
-            trainer = build_trainer(config, progress=not args.no_progress, allow_changes=args.allow_changes)
+            trainer = build_trainer(config, progress=progress_settings(args), allow_changes=args.allow_changes,
+                                    record=resolved_toml(config))
             trainer.restart_command = restart
             if main:
                 # only now: a resume refused above leaves the record describing the checkpoints
@@ -88,6 +100,13 @@ def restart_command(args: argparse.Namespace, config) -> str:
     if args.allow_changes:
         words.append("--allow-changes")
     return shlex.join(words)
+
+
+def progress_settings(args: argparse.Namespace):
+    """What the command line asks of the progress display (docs/training.md, "Progress")."""
+    from lca_core.training.progress import ProgressSettings
+
+    return ProgressSettings(bar=not args.no_progress, every=args.log_every)
 
 
 def _train(config, trainer) -> None:

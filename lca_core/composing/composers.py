@@ -288,5 +288,9 @@ class RankingComposer(GrainedComposer):
     def ordered_chunks(self, datapoint: dict) -> list[Chunk]:
         chunks = self.chunk_datapoint(datapoint)
         keys = self.rank_chunks(chunks, datapoint)
+        if len(keys) != len(chunks) or any(key is None for key in keys):  # e.g. a `...` body left in place
+            raise TypeError(f"{type(self).__name__}: ranking_function/rank_chunks must give one comparable key per "
+                            f"chunk (higher = nearer the completion), got {len(keys)} keys for {len(chunks)} chunks"
+                            f"{' and None among them' if any(key is None for key in keys) else ''}")
         order = sorted(range(len(chunks)), key=keys.__getitem__)  # sorted() is stable
         return [chunks[i] for i in order]

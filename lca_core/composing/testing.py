@@ -5,7 +5,8 @@
     def test_my_composer_keeps_the_contract():
         check_composer_contract(MyComposer, datapoints)   # raises AssertionError with the reason
 
-``datapoints`` are exact-schema LCA datapoints (dicts); use a few with realistic snapshots.
+``datapoints`` are exact-schema LCA datapoints (dicts); `sample_datapoints` gives a few real ones with
+realistic snapshots, built from Python packages installed with lca-pipeline (no network, no files).
 """
 
 from __future__ import annotations
@@ -18,6 +19,28 @@ from typing import Any
 
 from lca_core.api.components import Runtime
 from lca_core.composing.composers import COMPOSED_KEYS
+
+
+def sample_datapoints(count: int = 4) -> list[dict]:
+    """``count`` exact-schema LCA datapoints, built the way the embedded dataset (``[data] path =
+    "embedded"``) is: each installed package among lca-pipeline's own dependencies (attrs, cattrs,
+    pluggy, ...) is a repository, one of its ``.py`` files the completion file, the rest its snapshot.
+
+    Taken from the packages in turn, so a handful spans several repositories; the same for the same
+    installed packages (seeded), and built in memory without touching the dataset cache.
+    """
+    import itertools
+
+    from lca_core.data.build.builder import BuildOptions, DirectorySource, datapoints_of
+    from lca_core.data.embedded import package_dirs
+
+    streams = [datapoints_of(DirectorySource(path, BuildOptions(
+        per_repo=count, repo_name=f"site-packages__{name}", progress=False, max_snapshot_bytes=2_000_000),
+        prefix=name)) for name, path in package_dirs()]
+    found = [dp for group in itertools.zip_longest(*streams) for dp in group if dp is not None]
+    if len(found) < count:
+        raise RuntimeError(f"only {len(found)} sample datapoints could be built from the installed packages")
+    return found[:count]
 
 
 def leaky_variant(datapoint: dict, token: str) -> dict:

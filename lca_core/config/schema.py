@@ -7,10 +7,10 @@ from typing import Any
 
 import attrs
 
+from lca_core.config.data import DataSection, SplitSection
+from lca_core.config.model import ModelSection
 from lca_core.config.sections import PluginsSection, RunSection
-from lca_core.data.config import DataSection, SplitSection
-from lca_core.models.config import ModelSection
-from lca_core.training.config import CheckpointingSection, TrainerSection
+from lca_core.config.training import CheckpointingSection, TrainerSection
 
 
 @attrs.define(kw_only=True)
@@ -37,8 +37,9 @@ class ComponentConfig:
         """A fresh component (the validated one re-initialised, so no two builds share state), set up
         with the runtime objects."""
         from lca_core.api.components import Runtime
+        from lca_core.api.constructors import rebuilt
 
-        obj = attrs.evolve(self._instance) if self._instance is not None else self._validate(manager)
+        obj = rebuilt(self._instance) if self._instance is not None else self._validate(manager)
         obj.setup(runtime or Runtime())
         return obj
 

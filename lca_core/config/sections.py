@@ -1,7 +1,8 @@
 """The fixed tables of a run file that are not components: [run] and [plugins].
 
-Other fixed tables live beside the code that reads them ([model] in `lca_core.models.config`,
-[data]/[split] in `lca_core.data.config`, [trainer]/[checkpointing] in `lca_core.training.config`).
+The other fixed tables have a module each here: [model] in `lca_core.config.model`, [data]/[split]
+in `lca_core.config.data`, [trainer]/[checkpointing] in `lca_core.config.training`; so config/ imports
+no package but api/, and the packages that read these tables import config/.
 Rule for every table: a field never takes None unless its default is None (TOML has no null, so a
 resolved file could not write such a value back); "off" is spelled 0 or "".
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import attrs
 
 from lca_core.api.components import param
-from lca_core.config import checks
+from lca_core.api import checks
 
 
 @attrs.define(kw_only=True)

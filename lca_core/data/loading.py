@@ -44,21 +44,47 @@ def load_datapoints(config, *, path: str | None = None, key: str = "data.path"):
 
 def load_source(config, value: str, key: str = "data.path"):
     """The raw `datasets.Dataset` behind a ``[data] path`` value; nothing is validated yet."""
-    if value == "embedded":
+    kind, path = locate_source(config, value, key)
+    if kind == "embedded":
         from lca_core.data.embedded import embedded_dataset_path
 
         return load_local(embedded_dataset_path(), key, config.data)
+    if kind == "local":
+        return load_local(path, key, config.data)
+    return load_hub(value, config.data, key)
+
+
+def locate_source(config, value: str, key: str = "data.path") -> tuple[str, Path | None]:
+    """("embedded" | "local" | "hub", resolved local path or None) of a ``[data]`` path value; a local path
+    that does not exist is a configuration error naming the key and the resolved path. Cheap: no
+    `datasets` import, so every verb checks it right after reading the run file."""
+    if value == "embedded":
+        return "embedded", None
     if not value:
         raise ConfigError([ConfigProblem(key, 'is empty: give a file, a folder, a hub dataset or "embedded"')])
     path = config.resolve_path(value)
     if path.exists():
-        return load_local(path, key, config.data)
+        return "local", path
     if HUB_NAME.match(value) and path.suffix not in LOCAL_BUILDERS:
-        return load_hub(value, config.data, key)
+        return "hub", None
     raise ConfigError([ConfigProblem(
-        key, f"'{value}' does not exist (looked for {path}); give an existing .jsonl/.json/.parquet file or "
+        key, f"'{value}' does not exist (looked for {path.absolute()}); give an existing .jsonl/.json/.parquet file or "
              f'folder (relative to the run file), a hub dataset like \'{LCA_BENCHMARK}\', or "embedded"',
     )])
+
+
+def check_sources(config) -> None:
+    """Fail at once, before any model or data work, when ``[data] path`` / ``valid_path`` name a missing file."""
+    problems = []
+    for key, value in (("data.path", config.data.path), ("data.valid_path", config.data.valid_path)):
+        if key == "data.valid_path" and not value:
+            continue
+        try:
+            locate_source(config, value, key)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems, source=str(config.source) if config.source else None)
 
 
 def conform(dataset):
@@ -98,6 +124,8 @@ def load_local(path: Path, key: str, data=None):
             raise ConfigError([ConfigProblem(
                 key, f"'{path.name}' is not a .jsonl, .json or .parquet file (nor a folder of them)")])
         files = [path]
+    if all(p.stat().st_size == 0 for p in files):  # `datasets` would fail with a bare StopIteration
+        raise ConfigError([ConfigProblem(key, f"'{path}' is empty: it holds no datapoints; give a dataset with some")])
     builders = {LOCAL_BUILDERS[p.suffix] for p in files}
     if len(builders) > 1:
         raise ConfigError([ConfigProblem(key, f"folder '{path}' mixes JSON and parquet files; keep one format")])

@@ -315,6 +315,14 @@ def model_shape_config(config: Any, tokenizer: Any = None) -> Any:
     return AutoConfig.from_pretrained(source, trust_remote_code=model.trust_remote_code, **kwargs)
 
 
+def checked_model_config(config: Any, tokenizer: Any = None) -> Any:
+    """`model_shape_config`, with a missing or unreachable model named as the run file's key."""
+    try:
+        return model_shape_config(config, tokenizer)
+    except (OSError, ValueError) as exc:
+        raise _hub_error("model config", config.model.name_or_path, "model.name_or_path", exc) from None
+
+
 def _from_pretrained(auto: Any, source: str, attn: str, kwargs: dict[str, Any], *, name: str,
                      key: str = "model.name_or_path") -> Any:
     try:
@@ -337,16 +345,14 @@ def count_parameters(model: Any, *, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def model_shape(config: Any, tokenizer: Any = None) -> tuple[str, int]:
-    """(architecture, parameter count) without loading weights (built on the meta device)."""
+def model_shape(config: Any, tokenizer: Any = None, *, model_config: Any = None) -> tuple[str, int]:
+    """(architecture, parameter count) without loading weights (built on the meta device); ``model_config``:
+    the `model_shape_config` already read (a GGUF file's takes seconds)."""
     import torch
     from transformers import AutoModelForCausalLM
 
     model = config.model
-    try:
-        cfg = model_shape_config(config, tokenizer)
-    except (OSError, ValueError) as exc:
-        raise _hub_error("model config", model.name_or_path, "model.name_or_path", exc) from None
+    cfg = model_config if model_config is not None else checked_model_config(config, tokenizer)
     with torch.device("meta"):
         meta = AutoModelForCausalLM.from_config(cfg, trust_remote_code=model.trust_remote_code)
     return type(meta).__name__, sum(p.numel() for p in meta.parameters())

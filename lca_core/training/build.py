@@ -54,11 +54,12 @@ def build_data(config: Any, tokenizer: Any, *, rank: int = 0, world_size: int = 
     return train, valid, runtime
 
 
-def build_trainer(config: Any, *, progress: bool = True, allow_changes: bool = False) -> Any:
+def build_trainer(config: Any, *, progress: Any = True, allow_changes: bool = False, record: str | None = None) -> Any:
     """Everything the run file describes, wired together and resumed where init_from says.
 
-    Resuming a checkpoint of this run under a changed configuration or changed training data is refused
-    (training/changes.py) unless ``allow_changes``."""
+    ``record``: the resolved configuration as TOML (config/snapshot.py), kept in every checkpoint. Resuming
+    a checkpoint of this run under another one, or changed training data, is refused (training/changes.py)
+    unless ``allow_changes``. ``progress`` is a `ProgressSettings` (or a bool: a bar on a terminal or not)."""
     from lca_core.api.plugins import get_plugin_manager
     from lca_core.models.loading import choose_hardware, load_model, load_tokenizer
     from lca_core.training.distributed import init_distributed, main_first
@@ -71,7 +72,7 @@ def build_trainer(config: Any, *, progress: bool = True, allow_changes: bool = F
     checkpoints.clean_partial()
     start = checkpoints.resolve_init(config.checkpointing.init_from, config.resolve_path)
     own = start is not None and start.resolve().parent == checkpoints.root.resolve()  # this run's: a resume
-    changes = _check_changes(config, start, allow_changes) if own else []
+    changes = check_resume(start, record, allow_changes=allow_changes) if own and record is not None else []
     if start is None and config.checkpointing.init_from == "scratch" and checkpoints.complete():
         warnings.warn(f"init_from = \"scratch\" but {checkpoints.root} already holds checkpoints; "
                       "they will be overwritten as this run reaches their iterations", stacklevel=2)
@@ -98,11 +99,5 @@ def build_trainer(config: Any, *, progress: bool = True, allow_changes: bool = F
     trainer = Trainer(config=config, model=model, tokenizer=tokenizer, hardware=hardware, train_data=train,
                       valid_data=valid, scheduler=scheduler, logger=logger, checkpoints=checkpoints, resume=resume,
                       plugin_manager=get_plugin_manager(), progress=progress, distributed=distributed)
-    trainer.data_fingerprint = fingerprint
+    trainer.data_fingerprint, trainer.config_record = fingerprint, record
     return trainer
-
-
-def _check_changes(config: Any, start: Any, allow_changes: bool) -> list[str]:
-    from lca_core.config.snapshot import resolved_toml
-
-    return check_resume(start, resolved_toml(config), allow_changes=allow_changes)

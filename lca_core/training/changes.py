@@ -24,7 +24,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 #: dotted keys (or ``table.*``) that may change between a run and its resume: how long, how often to
-#: validate, save and log, and how fast — none of them changes what a step computes
+#: validate, save and log, how fast and where — none of them changes what a step computes (beyond
+#: floating-point rounding: a run may resume on another machine, world size or strategy)
 SAFE_CHANGES = (
     "trainer.max_iters",
     "trainer.valid_freq",
@@ -32,6 +33,14 @@ SAFE_CHANGES = (
     "trainer.prefetch_factor",
     "trainer.cpu_threads",
     "trainer.on_nonfinite",
+    "trainer.strategy",
+    "trainer.loss_impl",
+    "trainer.fp32_matmul_precision",
+    "model.device",
+    "model.compile",
+    "model.attn_implementation",
+    "model.gradient_checkpointing",
+    "model.checkpoint_mlp",
     "checkpointing.freq",
     "checkpointing.top_k",
     "checkpointing.main_metric",

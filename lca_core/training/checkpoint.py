@@ -45,7 +45,7 @@ CONFIG_FILE = "config.toml"
 REQUIRED = (OPTIM_FILE, STATE_FILE, METRICS_FILE, f"{MODEL_DIR}/config.json")
 
 
-def _write_manifest(root: Path) -> None:
+def write_manifest(root: Path) -> None:
     """fsync every file of ``root`` while hashing it, then write and fsync ``manifest.json`` (the last file)."""
     files = {}
     for path in sorted(root.rglob("*")):
@@ -258,7 +258,7 @@ class CheckpointManager:
             for name, text in (records or {}).items():  # small text files: the configuration, the data fingerprint
                 (tmp / name).write_text(text, encoding="utf-8")
             (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=2, allow_nan=True), encoding="utf-8")
-            _write_manifest(tmp)  # last: a folder without it is never taken for a checkpoint
+            write_manifest(tmp)  # last: a folder without it is never taken for a checkpoint
         except Exception as exc:
             # A full disk surfaces as OSError, SafetensorError or torch's "unexpected pos" RuntimeError:
             # whatever it is, free the space the partial copy took and keep the complete checkpoints.

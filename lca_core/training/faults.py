@@ -6,8 +6,6 @@ plugin) and what to do, after the trainer has saved what it can (docs/reliabilit
 
 from __future__ import annotations
 
-import os
-import re
 import signal
 import sys
 import threading
@@ -97,7 +95,7 @@ def check_optimizer_settings(optimizer: Any, iteration: int) -> None:
     for group in optimizer.param_groups:
         for key in ("lr", "weight_decay", "betas", "eps"):
             values = group.get(key, ())
-            for value in values if isinstance(values, tuple) else (values,):
+            for value in values if isinstance(values, (tuple, list)) else (values,):
                 if not math.isfinite(float(value)) or float(value) < 0:
                     raise NonFiniteModel(f"the optimizer's {key} is {value} at iteration {iteration}; it would make "
                                          "every weight NaN, so the step was not taken. Check trainer.learning_rate, "
@@ -204,54 +202,6 @@ def disk_error(exc: Exception, name: str, root: Path, previous: Path | None) -> 
         "the latest checkpoint")
 
 
-# --- blaming the plugin whose code raised --------------------------------------------------------
+# --- blaming the plugin whose code raised: lca_core.api.blame (check, compose and eval use it too) ----
 
-_FILE_LINE = re.compile(r'File "([^"]+)", line \d+')
-
-
-def _component_files() -> list[tuple[str, Any]]:
-    """(file or package folder, registry entry) of every component loaded in this process."""
-    from lca_core.api.plugins import get_plugin_manager
-
-    found = []
-    for registry in get_plugin_manager().registries.values():
-        for entry in registry.entries():
-            if isinstance(entry.target, str):
-                continue  # never loaded: not used by this run
-            module = sys.modules.get(getattr(entry.target, "__module__", ""))
-            file = getattr(module, "__file__", None)
-            if not file:
-                continue
-            top = sys.modules.get(module.__name__.split(".")[0])
-            # a third-party plugin's helpers live anywhere in its package: blame the whole package
-            if entry.origin.distribution not in ("lca-pipeline", "local file") and getattr(top, "__path__", None):
-                found.extend((os.path.realpath(p) + os.sep, entry) for p in top.__path__)
-            found.append((os.path.realpath(file), entry))
-    return found
-
-
-def _files_of(exc: BaseException) -> list[str]:
-    """Source files of the frames that raised ``exc`` (and its causes), innermost first."""
-    files: list[str] = []
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        tb, frames = exc.__traceback__, []
-        while tb is not None:
-            frames.append(tb.tb_frame.f_code.co_filename)
-            tb = tb.tb_next
-        # a DataLoader worker's exception carries the worker's traceback as text only
-        frames += _FILE_LINE.findall(str(exc))
-        files += [os.path.realpath(f) for f in reversed(frames)]
-        exc = exc.__cause__ or exc.__context__
-    return files
-
-
-def blame(exc: BaseException) -> str | None:
-    """'composer 'x' from dist 1.0 (plugin 'p')' when a loaded component's code raised ``exc``, else None."""
-    components = _component_files()
-    for file in _files_of(exc):
-        for where, entry in components:
-            if file == where or (where.endswith(os.sep) and file.startswith(where)):
-                return f"{entry.kind} '{entry.name}' from {entry.origin.render()}"
-    return None
+from lca_core.api.blame import blame  # noqa: E402,F401

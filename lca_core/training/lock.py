@@ -21,7 +21,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from lca_core.errors import ConfigError, ConfigProblem
+from lca_core.api.errors import ConfigError, ConfigProblem
 
 LOCK_FILE = ".lock"
 #: set for the processes a ``lca-run --nproc`` launcher starts: the launcher holds the lock for them

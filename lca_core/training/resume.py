@@ -72,13 +72,11 @@ def save_checkpoint(trainer: Any, metrics: dict[str, Any]) -> Path:
 def records(trainer: Any) -> dict[str, str]:
     """What a checkpoint keeps for resume to compare with (training/changes.py): the resolved configuration
     and the training data's fingerprint, where known."""
-    from lca_core.config.schema import RunConfig
-    from lca_core.config.snapshot import resolved_toml
     from lca_core.training.changes import FINGERPRINT_FILE
 
     out = {}
-    if isinstance(trainer.config, RunConfig):
-        out[CONFIG_FILE] = resolved_toml(trainer.config)
+    if getattr(trainer, "config_record", None):
+        out[CONFIG_FILE] = trainer.config_record
     if getattr(trainer, "data_fingerprint", None):
         out[FINGERPRINT_FILE] = trainer.data_fingerprint
     return out

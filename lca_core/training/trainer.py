@@ -54,6 +54,7 @@ from lca_core.training.metrics import (
 from lca_core.models.vocabulary import newline_token_mask
 from lca_core.training.packing import pack_micro_batch, packed_forward_kwargs
 from lca_core.training.optim import build_grad_scaler, build_optimizer, set_learning_rate
+from lca_core.training.progress import ProgressSettings, make_progress
 from lca_core.training.recovery import after_failure
 from lca_core.training.resume import Resume, restore, save_checkpoint
 from lca_core.training.sampler import FusedSampler, rank_positions
@@ -71,7 +72,8 @@ class Trainer:
 
     def __init__(self, *, config: Any, model: Any, tokenizer: Any, hardware: Any, train_data: Any,
                  valid_data: Any = None, scheduler: Any, logger: Any, checkpoints: CheckpointManager,
-                 resume: Resume | None = None, plugin_manager: Any = None, progress: bool = True,
+                 resume: Resume | None = None, plugin_manager: Any = None,
+                 progress: ProgressSettings | bool = True,
                  distributed: Distributed | None = None):
         import torch
 
@@ -101,7 +103,9 @@ class Trainer:
         self.step_start: tuple[int, dict[str, Any]] | None = None
         self.updating = False  # inside optimizer.step: the weights are half-updated, never save them
         self.resumed_from: int | None = None
-        self.data_fingerprint: str | None = None  # kept in each checkpoint; resume compares it (changes.py)
+        # kept in each checkpoint, for a resume to compare with (changes.py); set by build.py
+        self.data_fingerprint: str | None = None
+        self.config_record: str | None = None  # the resolved configuration as TOML
         self.restart_command: str | None = None  # the command that continues this run, for the stop message
         if resume is not None:
             restore(self, resume)
@@ -136,7 +140,8 @@ class Trainer:
             stop.install()
             if self.state.iteration == 0 and self._validating:
                 self.validate()
-            bar = self._progress_bar()
+            progress = make_progress(self.progress, total=max_iters, initial=self.state.iteration,
+                                     main=self.dist.is_main)
             while self.state.iteration < max_iters:
                 train_metrics = self.train_step()
                 iteration = self.state.iteration
@@ -144,12 +149,10 @@ class Trainer:
                 self.logged_iteration = iteration
                 self._notify("lca_after_optimizer_step", iteration=iteration, metrics=train_metrics,
                              learning_rate=train_metrics["learning_rate"])
-                bar.update(1)
-                bar.set_postfix(loss=f"{train_metrics['cross_entropy']:.4f}", lr=f"{train_metrics['learning_rate']:.2e}",
-                                tok_s=f"{train_metrics['tokens_per_second']:.0f}")
+                progress.update(iteration, train_metrics)
                 last = iteration == max_iters
                 if self._validating and (iteration % self.cfg.valid_freq == 0 or last):
-                    self.validate()
+                    progress.validated(iteration, self.validate())
                 freq = self.config.checkpointing.freq
                 saved = None
                 if last or (freq and iteration % freq == 0):
@@ -157,7 +160,7 @@ class Trainer:
                 if stop.requested and not last:  # SIGTERM / SIGINT: a checkpoint at this step boundary, then stop
                     saved = saved or self.save(train_metrics)
                     raise stop.stopped(iteration, max_iters, saved, self.restart_command)
-            bar.close()
+            progress.close()
             status = "completed"
         except (KeyboardInterrupt, RunStopped):
             status = "stopped"
@@ -411,12 +414,6 @@ class Trainer:
     def _notify(self, hook: str, **kwargs: Any) -> None:
         if self.plugins is not None:
             self.plugins.notify(hook, **kwargs)
-
-    def _progress_bar(self):
-        from tqdm.auto import tqdm
-
-        return tqdm(total=self.cfg.max_iters, initial=self.state.iteration, desc="train", unit="step",
-                    disable=None if self.progress and self.dist.is_main else True, dynamic_ncols=True)
 
     def _reduce(self, sums: dict[str, list[float]]) -> dict[str, list[float]]:
         return self.dist.sum_by_name(sums)

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from tests.composers.test_builtins import EXPECTED
-
-LCA_RUN = shutil.which("lca-run") or os.path.join(os.path.dirname(sys.executable), "lca-run")
+from tests.console import lca_run as run_console
 
 
 def lca_run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([LCA_RUN, *args], capture_output=True, text=True, timeout=60)
+    return run_console(*args, timeout=60)
 
 
 def test_list_composers_shows_every_builtin_with_its_description():

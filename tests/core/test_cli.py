@@ -10,12 +10,13 @@ import time
 import pytest
 
 from lca_core.cli.main import main
+from tests.console import lca_run
 
 HEAVY = ("torch", "transformers", "datasets", "wandb")
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run(["lca-run", *args], capture_output=True, text=True, timeout=60, cwd=cwd)
+    return lca_run(*args, cwd=cwd, timeout=60)
 
 
 def test_help_lists_every_verb():

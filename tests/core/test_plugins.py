@@ -11,14 +11,15 @@ import attrs
 import pytest
 
 import lca_core
-from lca_core.api.components import Component, param
+from lca_core.api.components import param
 from lca_core.api.errors import ConfigError, RunError
 from lca_core.api.plugins import PluginManager, PluginWarning
 from lca_core.api.registry import Origin
+from lca_core.composing.composers import ComposerBase
 
 
 @attrs.define(kw_only=True)
-class EchoComposer(Component):
+class EchoComposer(ComposerBase):
     """Puts a fixed string before the completion."""
 
     text: str = param("hello", doc="What to put in the context.")

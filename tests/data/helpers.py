@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from lca_core.config.data import DataSection, SplitSection
+from lca_core.config.model import ModelSection
 from lca_core.config.schema import ComponentConfig, RunConfig
 from lca_core.config.sections import PluginsSection, RunSection
-from lca_core.data.config import DataSection, SplitSection
-from lca_core.models.config import ModelSection
-from lca_core.training.config import CheckpointingSection, TrainerSection
+from lca_core.config.training import CheckpointingSection, TrainerSection
 
 
 def make_config(run_dir: Path, split: dict | None = None, **data) -> RunConfig:

@@ -116,6 +116,7 @@ def test_plain_directory_uses_every_other_file_as_snapshot(tmp_path):
     assert datapoint["completion_lines_raw"]["commited"] == []
 
 
+@pytest.mark.slow
 def test_built_dataset_round_trips_with_exact_lca_features(demo_repo, tmp_path):
     from datasets import load_dataset
 

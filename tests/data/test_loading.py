@@ -97,6 +97,7 @@ def test_hub_benchmark_needs_a_known_configuration(tmp_path):
     assert info.value.problems[0].path == "data.name" and "did you mean 'large_context'" in str(info.value)
 
 
+@pytest.mark.slow
 def test_embedded_dataset_is_built_once_and_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("LCA_CACHE", str(tmp_path / "cache"))
     dataset = load_datapoints(make_config(tmp_path, path="embedded"))

@@ -66,6 +66,22 @@ def test_train_test_split_on_a_dataset():
     assert train_test_split(dataset, 0, 2, 7) == (dataset, None)
 
 
+@pytest.mark.parametrize("by", ["commit", "file"])
+def test_one_repository_splits_by_commit_or_file(by):
+    from datasets import Dataset
+
+    from lca_core.data.schema import lca_features
+
+    rows = [make_datapoint(repo="o__only", commit_hash=f"{i // 2:040x}", filename=f"pkg/m{i % 3}.py") for i in range(12)]
+    dataset = Dataset.from_list(rows, features=lca_features())
+    train, valid = train_test_split(dataset, valid_size=3, max_per_repo=1, seed=7, by=by)
+    assert len(valid) == 3
+    key = (lambda d: d["commit_hash"]) if by == "commit" else (lambda d: d["completion_file"]["filename"])
+    held = {key(d) for d in valid}
+    assert len(held) == 3 and not held & {key(d) for d in train}  # every held-out group is wholly out of training
+    assert len(train) == 12 - (6 if by == "commit" else 12)  # a held-out group's other datapoints are discarded
+
+
 def test_prepare_datasets_with_split_and_with_valid_path(tmp_path):
     write_jsonl(tmp_path / "train.jsonl", [make_datapoint(repo=f"o__r{i % 3}") for i in range(9)])
     write_jsonl(tmp_path / "valid.jsonl", [make_datapoint(repo="o__held")])

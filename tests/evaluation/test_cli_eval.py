@@ -36,9 +36,10 @@ def lca_run(*args, cwd, traceback=True):
 
 
 def make_run(tmp_path, tokenizer):
+    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from lca_core.training.checkpoint import _write_manifest
+    from lca_core.training.checkpoint import write_manifest
 
     tokenizer.save_pretrained(tmp_path / "tokenizer")
     with open(tmp_path / "data.jsonl", "w") as handle:
@@ -54,9 +55,9 @@ def make_run(tmp_path, tokenizer):
         LlamaForCausalLM(config).save_pretrained(folder / "model")
         (folder / "metrics.json").write_text(json.dumps({"iteration_number": int(name),
                                                          "valid_metrics": {"cross_entropy": ce}}))
-        for other in ("optim.pt", "state.pt"):  # not read by eval; a complete checkpoint has them
-            (folder / other).write_bytes(b"")
-        _write_manifest(folder)  # written last, as the trainer does: the checkpoint is complete
+        for state in ("optim.pt", "state.pt"):  # and sealed by a manifest, as complete checkpoints are
+            torch.save({}, folder / state)
+        write_manifest(folder)
 
 
 @pytest.mark.slow

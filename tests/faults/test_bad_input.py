@@ -155,6 +155,7 @@ def mutated_datapoints(draw):
     return datapoint
 
 
+@pytest.mark.slow
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(datapoint=mutated_datapoints())
 def test_fuzzed_datapoints_are_rejected_by_validation_or_compose(datapoint):

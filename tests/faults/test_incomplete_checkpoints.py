@@ -25,6 +25,7 @@ def _damage(folder, how):
         weights.write_bytes(bytes(data))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how, why", [
     ("optim.pt deleted", "optim.pt is missing"),
     ("state.pt deleted", "state.pt is missing"),
@@ -47,6 +48,7 @@ def test_a_damaged_latest_checkpoint_is_reported_and_the_previous_one_resumed(pr
     assert sorted(p.name for p in checkpoints.iterdir()) == ["0002", "0004", "0006"]  # 0004 written anew
 
 
+@pytest.mark.slow
 def test_init_from_an_incomplete_checkpoint_is_refused(project):
     code, text = lca_run(project, "run.toml", "--no-progress")
     assert code == 0, text

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pickle
 
-from lca_core.training.checkpoint import MANIFEST_FILE, _write_manifest
+import pytest
+
+from lca_core.training.checkpoint import MANIFEST_FILE, write_manifest
 from tests.faults.project import lca_run
 
 TOKEN = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz01234567"
@@ -25,7 +27,7 @@ def trained(project):
 def reseal(folder):
     """A new manifest, as if the damaged file had been saved so: the damage must be found by reading it."""
     (folder / MANIFEST_FILE).unlink()
-    _write_manifest(folder)
+    write_manifest(folder)
 
 
 class Exploit:
@@ -35,6 +37,7 @@ class Exploit:
         return os.system, ("touch pwned",)
 
 
+@pytest.mark.slow
 def test_a_blocked_pickle_is_one_line_and_runs_nothing(project):
     checkpoint = trained(project)
     (checkpoint / "optim.pt").write_bytes(pickle.dumps({"optimizer": Exploit()}))
@@ -47,6 +50,7 @@ def test_a_blocked_pickle_is_one_line_and_runs_nothing(project):
     assert not (project / "pwned").exists()
 
 
+@pytest.mark.slow
 def test_garbage_weights_in_a_checkpoint_name_the_file(project):
     checkpoint = trained(project)
     (checkpoint / "model" / "model.safetensors").write_bytes(b"\x00garbage" * 100)

@@ -86,6 +86,7 @@ def test_a_raising_component_is_named_with_its_distribution(project, boom):
     boom.RAISE_ON_COMPOSE = 7  # 2 validation datapoints, then 2 per step: the first of step 3
     code, err = run(project, "composer.name=exploding")
     assert code == 1 and "Traceback" not in err, err
-    assert "composer 'exploding' from lca-boom 0.1 (plugin 'boom') raised ValueError: cannot rank" in err
+    assert "composer 'exploding' from lca-boom 0.1 (plugin 'boom'; at lca_boom/composer.py:" in err
+    assert ") raised ValueError: cannot rank" in err
     assert "(iteration 3)" in err and "last complete checkpoint: run/checkpoints/0002" in err
     assert len([line for line in err.splitlines() if line.startswith("lca-run: error")]) == 1

@@ -19,6 +19,7 @@ def trained(project):
     return project
 
 
+@pytest.mark.slow
 def test_changed_keys_are_each_listed_and_the_record_is_kept(trained):
     record = trained / "run" / "configs" / "resolved.toml"
     before = record.read_bytes()
@@ -40,11 +41,13 @@ def test_changed_keys_are_each_listed_and_the_record_is_kept(trained):
     assert iterations(trained / "run" / "logs" / "train.csv") == [1, 2]
 
 
+@pytest.mark.slow
 def test_a_changed_tokenizer_is_refused(trained):
     code, out = lca_run(trained, "run.toml", "trainer.max_iters=4", "model.tokenizer='local-bpe'", "--no-progress")
     assert code == 2 and "model.tokenizer: " in out, out
 
 
+@pytest.mark.slow
 def test_changed_training_data_is_refused(trained):
     data = trained / "data.jsonl"
     rows = [json.loads(line) for line in data.read_text().splitlines()]
@@ -55,6 +58,7 @@ def test_changed_training_data_is_refused(trained):
     assert "data.path: datapoints" in out and "other datapoints" in out
 
 
+@pytest.mark.slow
 def test_safe_changes_pass_and_allow_changes_lets_the_rest_through(trained):
     code, out = lca_run(trained, "run.toml", "trainer.max_iters=3", "trainer.valid_freq=1", "checkpointing.freq=1",
                         "--no-progress")
@@ -67,6 +71,7 @@ def test_safe_changes_pass_and_allow_changes_lets_the_rest_through(trained):
     assert "learning_rate = 0.0005" in (trained / "run" / "configs" / "resolved.toml").read_text()
 
 
+@pytest.mark.slow
 def test_the_safe_set_is_documented():
     docs = (__import__("pathlib").Path(__file__).parents[2] / "docs" / "reliability.md").read_text()
     for key in SAFE_CHANGES:

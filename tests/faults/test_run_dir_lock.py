@@ -8,10 +8,13 @@ import signal
 import socket
 import time
 
+import pytest
+
 from tests.faults.project import iterations, lca_run, start_lca_run
 from tests.faults.test_signals import slow_project, wait_for
 
 
+@pytest.mark.slow
 def test_a_second_process_on_the_same_run_directory_exits_2_naming_the_holder(project):
     slow_project(project)
     train_csv = project / "run" / "logs" / "train.csv"
@@ -33,6 +36,7 @@ def test_a_second_process_on_the_same_run_directory_exits_2_naming_the_holder(pr
     assert iterations(train_csv) == list(range(1, 41))
 
 
+@pytest.mark.slow
 def test_the_lock_of_a_killed_process_is_taken_over(project):
     slow_project(project)
     train_csv = project / "run" / "logs" / "train.csv"

@@ -52,7 +52,7 @@ def test_every_torch_load_uses_weights_only_and_nothing_evaluates_code():
 
 def test_trust_remote_code_is_off_unless_the_run_file_says_so():
     from lca_core.api.components import parameters
-    from lca_core.models.config import ModelSection
+    from lca_core.config.model import ModelSection
 
     assert {p.name: p.default for p in parameters(ModelSection)}["trust_remote_code"] is False
 

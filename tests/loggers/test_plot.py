@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,10 +10,10 @@ import pytest
 from lca_core.api.components import Runtime
 from lca_core.api.errors import RunError
 from lca_core.cli.plot import panels, read_curves, run_logger
+from tests.console import lca_run as run_console
 from lca_plugins.loggers.local import LocalLogger
 from lca_plugins.schedulers.schedules import CosineWarmup
 
-LCA_RUN = shutil.which("lca-run", path=str(Path(sys.executable).parent)) or "lca-run"  # the venv's console script
 CATEGORIES = ("inproject", "infile", "commited", "common", "non_informative", "random")
 
 
@@ -39,7 +37,7 @@ def write_run(run_dir: Path, **logger_params) -> None:
 
 
 def lca_run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([LCA_RUN, "plot", *args], capture_output=True, text=True, timeout=120)
+    return run_console("plot", *args, timeout=120)
 
 
 @pytest.mark.slow
@@ -98,3 +96,47 @@ def test_plot_says_what_is_wrong_with_the_run_directory(tmp_path, case):
     assert "Traceback" not in result.stderr
     expected = "does not exist" if case == "missing" else "no metrics to plot"
     assert result.stderr.startswith("lca-run: error: ") and expected in result.stderr and str(run_dir) in result.stderr
+
+
+def write_overfitting_run(run_dir: Path) -> None:
+    """Training CE falls throughout; validation CE bottoms out at iteration 20 and rises; full_cross_entropy equals
+    cross_entropy (the loss covers every token) and mfu is NaN on every row (a CPU run)."""
+    logger = LocalLogger()
+    logger.setup(Runtime(run_dir=run_dir))
+    logger.start(resumed_from=None, state={})
+    for it in range(41):
+        if it:
+            loss = 3.0 / it
+            logger.log("train", it, {"cross_entropy": loss, "full_cross_entropy": loss, "learning_rate": 1e-4,
+                                     "mfu": float("nan")})
+        if it % 10 == 0:
+            valid = 2.0 + abs(it - 20) / 20
+            logger.log("valid", it, {"cross_entropy": valid, "full_cross_entropy": valid})
+    logger.finish("completed")
+
+
+def test_legends_name_every_curve_drop_empty_series_merge_equal_ones_and_mark_overfitting(tmp_path):
+    from lca_core.cli.plot import draw, overfitting
+
+    write_overfitting_run(tmp_path)
+    curves = read_curves(tmp_path)
+    assert "mfu" not in [name for names in panels(curves).values() for name in names]
+    assert overfitting(curves) == (20, 2.0, 3.0)
+    loss_axes = draw(curves).axes[0]
+    assert loss_axes.get_title() == "loss"
+    labels = [text.get_text() for text in loss_axes.get_legend().get_texts()]
+    assert labels == ["cross_entropy = full_cross_entropy · train", "cross_entropy = full_cross_entropy · valid",
+                      "best valid (iteration 20); higher after: overfitting"]
+    assert len(loss_axes.get_lines()) == 3  # the equal series drawn once
+
+    done = lca_run(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "overfitting: validation cross_entropy was lowest at iteration 20 (2.0000) and is 3.0000 at the end" \
+        in done.stdout
+
+
+def test_no_overfitting_mark_while_validation_improves(tmp_path):
+    from lca_core.cli.plot import overfitting
+
+    write_run(tmp_path)
+    assert overfitting(read_curves(tmp_path)) is None

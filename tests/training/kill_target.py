@@ -16,7 +16,7 @@ import torch
 from transformers import AutoTokenizer, LlamaForCausalLM
 
 from lca_core.api.components import Runtime
-from lca_core.models.config import ModelSection
+from lca_core.config.model import ModelSection
 from lca_core.models.hardware import choose_hardware
 from lca_core.training.build import quiet_libraries, seed_everything
 from lca_core.training.checkpoint import CheckpointManager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lca_core.models.config import ModelSection
+from lca_core.config.model import ModelSection
 from lca_core.models import hardware
 from lca_core.models.hardware import GpuInfo, choose_hardware, pick_gpu
 

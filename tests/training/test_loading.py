@@ -8,7 +8,7 @@ import pytest
 
 from lca_core.api.errors import ConfigError, RunError
 from lca_core.config.loader import config_from_dict
-from lca_core.models.config import ModelSection
+from lca_core.config.model import ModelSection
 from lca_core.models.hardware import choose_hardware
 from lca_core.models.loading import load_model, load_tokenizer, resolve_source
 

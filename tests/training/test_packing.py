@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from lca_core.config.model import ModelSection
 from lca_core.models.compile import checkpoint_mlps
-from lca_core.models.config import ModelSection
 from lca_core.models.hardware import choose_hardware
 from lca_core.training.checkpoint import CheckpointManager
 from lca_core.training.packing import pack_micro_batch

@@ -6,7 +6,7 @@ import json
 
 import torch
 
-from lca_core.models.config import ModelSection
+from lca_core.config.model import ModelSection
 from lca_core.models.hardware import choose_hardware
 from lca_core.training.checkpoint import CheckpointManager
 from lca_core.training.trainer import Trainer

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import torch
 
 from lca_core.config.sections import RunSection
-from lca_core.training.config import CheckpointingSection, TrainerSection
+from lca_core.config.training import CheckpointingSection, TrainerSection
 
 SEQ_LEN = 32
 CODE = "def add(a, b):\n    return a + b\n\n\nclass Point:\n    def __init__(self, x):\n        self.x = x\n"

@@ -7,8 +7,8 @@ from typing import Literal
 import attrs
 
 from lca_core.api.components import param
-from lca_core.config import checks
-from lca_core.config.checks import at_least, between
+from lca_core.api import checks
+from lca_core.api.checks import at_least, between
 
 
 @attrs.define(kw_only=True)

@@ -7,7 +7,7 @@ from typing import Literal
 import attrs
 
 from lca_core.api.components import param
-from lca_core.config import checks
+from lca_core.api import checks
 
 
 @attrs.define(kw_only=True)
@@ -32,5 +32,10 @@ class SplitSection:
     """[split]: the original's repository-disjoint train/validation split."""
 
     valid_size: int = param(128, doc="Validation datapoints (0 = no validation).", validator=checks.at_least(0))
-    max_per_repo: int = param(5, doc="At most this many validation datapoints per repository.")
+    max_per_repo: int = param(5, doc="At most this many validation datapoints per repository (per group of `by`).")
+    by: Literal["repository", "commit", "file"] = param(
+        "repository", doc="What validation holds out whole: repositories (the original), or, for one or a few "
+        "repositories, commits or completion-file paths (held-out files may still appear in training snapshots; "
+        "docs/data.md)."
+    )
     seed: int = param(1337, doc="Seed of the split.", validator=checks.seed)

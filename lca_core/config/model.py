@@ -7,7 +7,7 @@ from typing import Any, Literal
 import attrs
 
 from lca_core.api.components import param
-from lca_core.config import checks
+from lca_core.api import checks
 
 
 @attrs.define(kw_only=True)

@@ -10,7 +10,7 @@ import math
 from pathlib import PurePath
 from typing import Any, Callable
 
-from lca_core.errors import ParamError
+from lca_core.api.errors import ParamError
 
 #: numpy's and the samplers' seeds are 32-bit
 SEED_MAX = 2**32 - 1
