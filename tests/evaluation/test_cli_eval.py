@@ -109,11 +109,8 @@ def test_eval_compares_composers_and_checkpoints_side_by_side(tmp_path, tokenize
 
 
 def test_an_unknown_composer_is_a_configuration_error_with_a_suggestion(tmp_path):
-    (tmp_path / "tiny.toml").write_text(RUN_FILE)  # nothing is loaded before the names are checked,
-    # but the run file's paths must exist (checked as it is read) and a data file must not be empty
-    (tmp_path / "data.jsonl").write_text(json.dumps(make_datapoint()) + "
-")
-    (tmp_path / "tokenizer").mkdir()
+    (tmp_path / "tiny.toml").write_text(RUN_FILE)  # nothing is loaded before the names are checked
+    (tmp_path / "data.jsonl").write_text("")  # data.path must exist to pass the run file's checks
     result = lca_run("eval", "tiny.toml", "--composer", "path_distanse", cwd=tmp_path, traceback=False)
     assert result.returncode == 2
     assert "--composer" in result.stderr and "did you mean 'path_distance'" in result.stderr
