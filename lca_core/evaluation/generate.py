@@ -277,25 +277,38 @@ class LineCompleter:
             if self.cuda_graphs and self._device.type == "cuda" and stepper.graph is None:
                 stepper.capture()
             slot = lengths[:, None]
-            eos = self.tokenizer.eos_token_id
-            done = torch.zeros(batch, dtype=torch.bool, device=self._device)
-            steps, alive = [], []
-            for step in range(self.max_new_tokens):
-                token = logits.argmax(-1)
-                steps.append(token)
-                alive.append(~done)
-                stop = self._newline[token] if step + 1 >= self.min_new_tokens else torch.zeros_like(done)
-                if eos is not None:
-                    stop = stop | (token == eos)
-                done = done | stop
-                if step + 1 == self.max_new_tokens or bool(done.all()):
-                    break
+
+            def next_logits(token: Any) -> Any:
+                nonlocal slot
                 logits = stepper.step(token[:, None], base[:, None] + slot, slot)
                 slot = slot + 1
+                return logits
+
+            return self._greedy(logits, next_logits)[:real]
+
+    def _greedy(self, logits: Any, next_logits: Any) -> list[str]:
+        """Greedy decoding from the rows' first ``logits`` (rows × vocab); ``next_logits(token)`` feeds one token
+        per row and returns the next logits. Stops by the rules of the module docstring; each row's line."""
+        import torch
+
+        eos = self.tokenizer.eos_token_id
+        done = torch.zeros(logits.shape[0], dtype=torch.bool, device=self._device)
+        steps, alive = [], []
+        for step in range(self.max_new_tokens):
+            token = logits.argmax(-1)
+            steps.append(token)
+            alive.append(~done)
+            stop = self._newline[token] if step + 1 >= self.min_new_tokens else torch.zeros_like(done)
+            if eos is not None:
+                stop = stop | (token == eos)
+            done = done | stop
+            if step + 1 == self.max_new_tokens or bool(done.all()):
+                break
+            logits = next_logits(token)
         tokens = torch.stack(steps, 1).cpu()
         keep = torch.stack(alive, 1).cpu()
         return [first_line(self.tokenizer.decode(tokens[b][keep[b]].tolist(), skip_special_tokens=True))
-                for b in range(real)]
+                for b in range(tokens.shape[0])]
 
     def _prefill(self, ids: list[int]) -> list[tuple[Any, Any]]:
         """Run the shared context once; its per-layer keys and values (batch 1)."""
@@ -345,28 +358,14 @@ class LineCompleter:
             **{self._cache_kw: cache}, use_cache=True, logits_to_keep=1,
         ).logits[:, -1]
         position = positions[:, -1:]
-        eos = self.tokenizer.eos_token_id
-        done = torch.zeros(batch, dtype=torch.bool, device=self._device)
-        steps, alive = [], []
-        for step in range(self.max_new_tokens):
-            token = logits.argmax(-1)
-            steps.append(token)
-            alive.append(~done)
-            stop = self._newline[token] if step + 1 >= self.min_new_tokens else torch.zeros_like(done)
-            if eos is not None:
-                stop = stop | (token == eos)
-            done = done | stop
-            if step + 1 == self.max_new_tokens or bool(done.all()):
-                break
+
+        def next_logits(token: Any) -> Any:
+            nonlocal attention, position
             attention = torch.cat([attention, torch.ones((batch, 1), dtype=torch.long, device=self._device)], 1)
             position = position + 1
-            logits = self.model(
+            return self.model(
                 input_ids=token[:, None], attention_mask=attention, position_ids=position,
                 **{self._cache_kw: cache}, use_cache=True,
             ).logits[:, -1]
-        tokens = torch.stack(steps, 1).cpu()
-        keep = torch.stack(alive, 1).cpu()
-        return [
-            first_line(self.tokenizer.decode(tokens[b][keep[b]].tolist(), skip_special_tokens=True))
-            for b in range(batch)
-        ]
+
+        return self._greedy(logits, next_logits)
