@@ -257,6 +257,7 @@ def _evaluate_pair(loaded: Any, config: Any, name: str, datapoints: list[dict], 
     from tqdm import tqdm
 
     from lca_core.evaluation.runner import evaluate_files
+    from lca_core.training.progress import on_terminal
 
     todo = [(i, d) for i, d in enumerate(datapoints) if i not in pair.done]
     if todo:
@@ -268,13 +269,22 @@ def _evaluate_pair(loaded: Any, config: Any, name: str, datapoints: list[dict], 
         done = lines([d for i, d in enumerate(datapoints) if i in pair.done]) if known else 0
         if pair.done:
             print(f"resuming {label}: {len(pair.done)} of {len(datapoints)} datapoints done before", file=sys.stderr)
+        # a bar only on a terminal (an explicit disable= would override TQDM_DISABLE, which the CLI sets off
+        # one); off a terminal, one plain line per pair when it starts and when it ends
+        bar_shown = progress and on_terminal(sys.stderr)
+        if not bar_shown:
+            print(f"{label}: {len(todo)} datapoints" + (f", {total - done} lines" if total is not None else ""),
+                  file=sys.stderr, flush=True)
+        began = time.perf_counter()
         with tqdm(total=total, initial=done, desc=label, unit="line", file=sys.stderr, dynamic_ncols=True,
-                  disable=not progress) as bar:
+                  disable=not bar_shown) as bar:
             start = time.perf_counter()
             for result in evaluate_files(model, tokenizer, composer, todo, settings):
                 pair.add(attrs.evolve(result, seconds=round(time.perf_counter() - start, 3)))
                 bar.update(len(result.scores))
                 start = time.perf_counter()
+        if not bar_shown:
+            print(f"{label}: done in {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
     return [pair.done[i] for i in sorted(pair.done)]
 
 

@@ -72,6 +72,7 @@ def test_eval_compares_composers_and_checkpoints_side_by_side(tmp_path, tokenize
     # 160 tokens cannot hold the file, the new tokens and 512 context tokens: said before it starts, with the fix
     assert "warning: --max-seq-len 160 leaves about" in result.stderr and "for path_distance" in result.stderr
     assert result.stderr.index("warning: --max-seq-len") < result.stderr.index("base · file_level")
+    assert "line/s" not in result.stderr and "base · file_level: done in" in result.stderr  # no bar off a terminal
 
     report = json.loads((tmp_path / "out" / "eval.json").read_text())
     assert [(r["model"], r["composer"]) for r in report["results"]] == [
