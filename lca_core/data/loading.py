@@ -133,7 +133,25 @@ def load_local(path: Path, key: str, data=None):
         return datasets.load_dataset(builders.pop(), data_files=[str(p) for p in files], split="train",
                                      cache_dir=cache_dir)
     except Exception as exc:  # the file is the user's: say which one and why, without a traceback
-        raise RunError(f"{key}: cannot read '{path}' as a dataset: {type(exc).__name__}: {exc}") from None
+        where = next(filter(None, (_first_bad_json_line(p) for p in files if p.suffix == ".jsonl")), "")
+        raise RunError(f"{key}: cannot read '{path}' as a dataset{where}: {type(exc).__name__}: {exc}") from None
+
+
+def _first_bad_json_line(path: Path) -> str:
+    """Where a JSON Lines file stops being JSON (' (file F, line N = datapoint N-1)'), or '' if every line parses."""
+    import json
+
+    index = 0
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                json.loads(line)
+            except ValueError as exc:
+                return f" (file {path.name}, line {number} = datapoint {index}: {exc.msg})"
+            index += 1
+    return ""
 
 
 def hub_arguments(name: str, data) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import time
 
 import pytest
@@ -65,9 +67,11 @@ def test_unsupported_suffix_and_empty_folder(tmp_path):
         load_datapoints(make_config(tmp_path, path="empty"))
 
 
-def test_unreadable_json_names_the_file(tmp_path):
-    (tmp_path / "broken.jsonl").write_text('{"repo": "a"\n')
-    with pytest.raises(RunError, match="data.path: cannot read .*broken.jsonl"):
+def test_unreadable_json_names_the_file_and_the_datapoint(tmp_path):
+    good = json.dumps({"repo": "a"})
+    (tmp_path / "broken.jsonl").write_text(f"{good}\n\n{good}\n" + '{"repo": "a"\n')
+    with pytest.raises(RunError, match=r"data.path: cannot read .*broken.jsonl.* \(file broken.jsonl, line 4 = "
+                                       r"datapoint 2: Expecting"):
         load_datapoints(make_config(tmp_path, path="broken.jsonl"))
 
 
