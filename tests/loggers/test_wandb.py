@@ -54,6 +54,9 @@ def test_offline_run_lives_in_the_run_directory_and_resumes_with_the_same_id(tmp
     assert b"max_context_chars_marker" in records  # the resolved config went along
     assert b"token=***" in records  # ... with the secret redacted
 
+    # wandb names an offline run's folder by the second it starts: a resume within the same second would
+    # reuse the first folder's name (seen on an idle machine), so start it in the next second
+    time.sleep(1.1)
     resumed = wandb_logger(tmp_path)
     resumed.start(resumed_from=2, state=state)
     resumed.log("train", 3, {"cross_entropy": 2.7, "learning_rate": 1e-5})
