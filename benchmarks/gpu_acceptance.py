@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import shutil
 import signal
 import statistics
@@ -141,26 +140,14 @@ def part_eval(args, out: Path, results: dict[str, Any]) -> None:
         cmd.append(f"data.path=\"{Path(args.eval_data).resolve()}\"")
     code, seconds, output = run(cmd, out / "eval.log")
     report = out / "eval" / "eval.json"
-    lines = 0
-    if report.exists():
-        data = json.loads(report.read_text())
-        lines = sum(int(v) for v in _find(data, "lines"))
+    data = json.loads(report.read_text()) if report.exists() else {"results": []}
+    # eval.json: one result per (model, composer), its scored lines per category
+    lines = sum(c["lines"] for r in data["results"] for c in r["categories"].values())
+    runner = sum(r["seconds"] for r in data["results"])
     results["eval"] = {"exit": code, "seconds": round(seconds, 1), "scored_lines": lines,
                        "seconds_per_line": seconds / lines if lines else float("nan"),
-                       "device": next((l.strip() for l in output.splitlines() if "cuda" in l or "cpu" in l), "")}
-
-
-def _find(data: Any, key: str):
-    """Every value of ``key`` at the leaves of a nested report (one per composer and category: 'all')."""
-    if isinstance(data, dict):
-        for k, v in data.items():
-            if k == key and isinstance(v, (int, float)):
-                yield v
-            elif k in ("all", "results", "composers") or isinstance(v, (dict, list)):
-                yield from _find(v, key) if k != "categories" else ()
-    elif isinstance(data, list):
-        for v in data:
-            yield from _find(v, key)
+                       "runner_seconds_per_line": runner / lines if lines else float("nan"),
+                       "device": data.get("hardware", {}).get("device", "")}
 
 
 def part_distributed(args, out: Path, results: dict[str, Any]) -> None:
