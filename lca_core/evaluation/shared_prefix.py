@@ -99,9 +99,7 @@ def shared_prefix_attention(module: Any, query: torch.Tensor, key: torch.Tensor,
     if rows is None:
         raise RuntimeError(f"{ATTENTION_NAME} attention needs lca_rows= (a RowBuffers) in the forward call")
     layer = module.layer_idx
-    batch, heads, queries, dim = query.shape
-    kv_heads = key.shape[1]
-    group = heads // kv_heads
+    queries, dim = query.shape[2], query.shape[3]
     slot = rows.query_slot  # (batch, queries)
     rows.row_k[layer].index_put_((rows.active, slot), key.transpose(1, 2))
     rows.row_v[layer].index_put_((rows.active, slot), value.transpose(1, 2))

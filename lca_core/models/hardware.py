@@ -76,21 +76,19 @@ def gpu_inventory() -> list[GpuInfo]:
     """
     import torch
 
-    count = torch.cuda.device_count()
+    props = [torch.cuda.get_device_properties(index) for index in range(torch.cuda.device_count())]
     uuids = []
-    for index in range(count):
-        uuid = str(getattr(torch.cuda.get_device_properties(index), "uuid", ""))
+    for prop in props:
+        uuid = str(getattr(prop, "uuid", ""))
         uuids.append(uuid if uuid.startswith("GPU-") else f"GPU-{uuid}" if uuid else "")
-    nvml = _nvml_processes(uuids) if all(uuids) else [None] * count
+    nvml = _nvml_processes(uuids) if all(uuids) else [None] * len(props)
     inventory = []
-    for index, answer in enumerate(nvml):
-        name = torch.cuda.get_device_name(index)
-        if answer is None:
+    for index, (prop, answer) in enumerate(zip(props, nvml)):
+        if answer is None:  # no NVML answer: CUDA's own figures (this creates a context), no process list
             free, total = torch.cuda.mem_get_info(index)
-            inventory.append(GpuInfo(index, name, int(free), int(total), None))
-        else:
-            others, free, total = answer
-            inventory.append(GpuInfo(index, name, free, total, others))
+            answer = (None, int(free), int(total))
+        others, free, total = answer
+        inventory.append(GpuInfo(index, prop.name, free, total, others))
     return inventory
 
 

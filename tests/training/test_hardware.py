@@ -92,6 +92,7 @@ def test_inventory_prefers_nvml_and_ignores_this_process(monkeypatch):
 
     class Props:
         uuid = "GPU-aaaa"
+        name = "NVIDIA H200"
 
     class Proc:
         def __init__(self, pid):
@@ -106,6 +107,5 @@ def test_inventory_prefers_nvml_and_ignores_this_process(monkeypatch):
     monkeypatch.setitem(sys.modules, "pynvml", fake)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: Props())
-    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: "NVIDIA H200")
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda i: pytest.fail("created a CUDA context"))
     assert hardware.gpu_inventory() == [GpuInfo(0, "NVIDIA H200", 139 * GIB, 140 * GIB, ())]
