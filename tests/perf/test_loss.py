@@ -91,3 +91,26 @@ def test_models_that_rescale_logits_keep_the_full_path():
     assert supports_hidden_state_loss(model)
     model.config.final_logit_softcapping = 30.0
     assert not supports_hidden_state_loss(model)
+
+
+def test_the_compiled_chunk_kernel_serves_every_chunk_size_with_one_graph():
+    # The last chunk of a batch has as many rows as its loss tokens leave: a static-shape compile made every new
+    # size a recompile (2 s each on an H200: file-level and packed training recompiled at nearly every step).
+    import torch
+    from torch._dynamo.testing import CompileCounter
+
+    from lca_core.training import loss
+
+    torch._dynamo.reset()
+    counter = CompileCounter()
+    kernel = loss.compiled_chunk_kernel(backend=counter)
+    torch.manual_seed(0)
+    for rows in (2048, 768, 1536, 1152, 2048, 7):
+        logits = torch.randn(rows, 50)
+        targets = torch.randint(0, 50, (rows,))
+        weights = torch.rand(rows)
+        ce, grad = kernel(logits, targets, weights)
+        want_ce, want_grad = loss._chunk_ce_and_grad(logits, targets, weights)
+        torch.testing.assert_close(ce, want_ce)
+        torch.testing.assert_close(grad, want_grad)
+    assert counter.frame_count == 1
