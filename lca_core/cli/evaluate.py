@@ -93,7 +93,7 @@ class _Writer:
             "run_file": str(self.config.source), "settings": attrs.asdict(self.plan.settings),
             "limit": self.plan.limit, "datapoints": state["datapoints"],
             "hardware": attrs.asdict(state["hardware"]) if state["hardware"] is not None else None,
-            "config": config_to_dict(self.config), "results": results,
+            "config": config_to_dict(self.config), "results": results, "comparisons": report.comparisons(results),
         })
         report.write_text(out / "predictions.jsonl", "".join(json.dumps(row) + "\n" for row in predictions))
 
@@ -104,4 +104,6 @@ class _Writer:
         title = f"{self.config.run_name}: {settings.mode}, {settings.max_seq_len} tokens"
         report.bar_chart(out / "eval.png", results, title=title)
         print(report.table(results))
+        if differences := report.comparison_table(report.comparisons(results)):
+            print(f"\n{differences}")
         print(f"\nwritten: {out / 'eval.json'}, {out / 'eval.png'}, {out / 'predictions.jsonl'}")

@@ -28,6 +28,8 @@ METRICS: dict[str, str] = {
 }
 #: metrics that are not percentages, with their unit
 UNITS: dict[str, str] = {"cross_entropy": "nats per token"}
+#: metrics where a lower value is better
+LOWER_IS_BETTER = frozenset({"cross_entropy"})
 
 
 @attrs.frozen
@@ -65,7 +67,9 @@ def _mean(values: list[float]) -> float:
 
 
 def aggregate(scores: Iterable[LineScore]) -> dict[str, dict]:
-    """category -> {"lines": n, "files": m, metric: {"micro": x, "macro": y}} (metrics no line has are left out)."""
+    """category -> {"lines": n, "files": m, metric: {"micro": x, "macro": y}, "by_file": {file: {metric: mean}}}
+    (metrics no line has are left out; ``by_file`` holds each file's mean, the numbers the macro averages and
+    the per-file comparisons of composers are made of)."""
     by_category: dict[str, list[LineScore]] = defaultdict(list)
     for score in scores:
         by_category[score.category].append(score)
@@ -76,11 +80,36 @@ def aggregate(scores: Iterable[LineScore]) -> dict[str, dict]:
         for row in rows:
             by_file[row.file].append(row)
         result: dict = {"lines": len(rows), "files": len(by_file)}
+        per_file: dict[int, dict[str, float]] = {file: {} for file in sorted(by_file)}
         for metric in METRICS:
             if any(getattr(row, metric) is None for row in rows):
                 continue
+            for file, file_rows in by_file.items():
+                per_file[file][metric] = _mean([getattr(row, metric) for row in file_rows])
             micro = _mean([getattr(row, metric) for row in rows])
-            macro = _mean([_mean([getattr(row, metric) for row in file_rows]) for file_rows in by_file.values()])
+            macro = _mean([values[metric] for values in per_file.values()])
             result[metric] = {"micro": micro, "macro": macro}
+        result["by_file"] = per_file
         out[category] = result
     return out
+
+
+def paired_difference(reference: dict, other: dict, metric: str) -> dict | None:
+    """How ``other``'s per-file means of ``metric`` differ from ``reference``'s over the files both scored
+    (two categories' entries from `aggregate`, possibly read back from JSON, whose keys are strings):
+    the mean difference (other - reference), its standard deviation over files, and in how many files
+    ``other`` is better or worse. None when no file has the metric in both."""
+    import statistics
+
+    ref = {str(f): v[metric] for f, v in reference.get("by_file", {}).items() if metric in v}
+    new = {str(f): v[metric] for f, v in other.get("by_file", {}).items() if metric in v}
+    files = sorted(ref.keys() & new.keys(), key=lambda f: (len(f), f))
+    if not files:
+        return None
+    diffs = [new[f] - ref[f] for f in files]
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    return {
+        "metric": metric, "files": len(files), "mean": _mean(diffs),
+        "sd": statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
+        "better": sum(sign * d > 0 for d in diffs), "worse": sum(sign * d < 0 for d in diffs),
+    }

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lca_core.evaluation.metrics import METRICS, UNITS
+from lca_core.evaluation.metrics import LOWER_IS_BETTER, METRICS, UNITS, paired_difference
 
 SHORT = {"exact_match": "EM", "exact_match_strip": "EMs", "edit_similarity": "ES", "cross_entropy": "CE",
          "top1_accuracy": "top1", "top5_accuracy": "top5"}
@@ -60,6 +60,46 @@ def table(results: list[dict[str, Any]]) -> str:
         "all numbers are percentages" + (f" except {', '.join(units)}" if units else ""),
     ]
     return "\n".join([fmt(header), "-" * len(fmt(header)), *(fmt(r) for r in rows), "", *legend])
+
+
+#: the metric composers are compared on, file by file: the sensitive one where the mode has it
+COMPARED = ("cross_entropy", "edit_similarity")
+
+
+def comparisons(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each composer against its model's first composer, file by file, per category: how the per-file means of
+    cross-entropy (teacher-forced) or edit similarity (generation) differ, and in how many files."""
+    out = []
+    first: dict[str, dict[str, Any]] = {}
+    for result in results:
+        reference = first.setdefault(result["model"], result)
+        if reference is result:
+            continue
+        for category, numbers in result["categories"].items():
+            if category not in reference["categories"]:
+                continue
+            metric = next((m for m in COMPARED if m in numbers), None)
+            diff = metric and paired_difference(reference["categories"][category], numbers, metric)
+            if diff:
+                out.append({"model": result["model"], "composer": result["composer"],
+                            "reference": reference["composer"], "category": category, **diff})
+    return out
+
+
+def comparison_table(rows: list[dict[str, Any]]) -> str:
+    """The per-file differences as lines under the main table ('' when there are none)."""
+    if not rows:
+        return ""
+    lines = ["per file, against the first composer (difference of the file's mean; sd over files):"]
+    for row in rows:
+        metric = row["metric"]
+        fmt = (lambda v: f"{v:+.3f}") if metric in UNITS else (lambda v: f"{v:+.1f}")
+        sd = f"{row['sd']:.3f}" if metric in UNITS else f"{row['sd']:.1f}"
+        direction = "lower" if metric in LOWER_IS_BETTER else "higher"
+        lines.append(f"  {row['model']}  {row['composer']} vs {row['reference']}  {row['category']}: "
+                     f"{SHORT[metric]} {fmt(row['mean'])} (sd {sd}), better ({direction}) in {row['better']} of "
+                     f"{row['files']} files, worse in {row['worse']}")
+    return "\n".join(lines)
 
 
 def write_text(path: Path, text: str) -> None:

@@ -84,6 +84,12 @@ def test_eval_compares_composers_and_checkpoints_side_by_side(tmp_path, tokenize
     contexts = {(r["model"], r["composer"]): r["context_tokens"] for r in report["results"]}
     assert contexts[("base", "file_level")]["mean"] < contexts[("base", "path_distance")]["mean"]
     assert contexts[("base", "path_distance")]["files"] == 2
+    # each composer against its model's first one, file by file (generation: edit similarity)
+    compared = {(c["model"], c["composer"], c["category"]): c for c in report["comparisons"]}
+    assert set(compared) == {(m, "path_distance", c) for m in ("base", "best (0002)") for c in ("infile", "inproject")}
+    first = compared[("base", "path_distance", "infile")]
+    assert first["reference"] == "file_level" and first["metric"] == "edit_similarity" and first["files"] == 2
+    assert "path_distance vs file_level  infile: ES" in result.stdout
     for entry in report["results"]:
         # the path comment shifts every line by one: the composer's completion_lines are used as given
         assert (entry["categories"]["inproject"]["lines"], entry["categories"]["infile"]["lines"]) == (2, 4)
