@@ -23,6 +23,9 @@ from pathlib import Path
 
 DSC_1P3B = dict(hidden_size=2048, num_hidden_layers=24, num_attention_heads=16, num_key_value_heads=16,
                 intermediate_size=5504, vocab_size=32256, rope_theta=100000.0, max_position_embeddings=16384)
+#: SmolLM2-135M's shape (the real model of the evaluation examples), for its per-step costs with random weights
+SMOLLM2_135M = dict(hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
+                    intermediate_size=1536, vocab_size=49152, rope_theta=100000.0, max_position_embeddings=8192)
 TINY = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
             intermediate_size=128, vocab_size=2048, rope_theta=100000.0, max_position_embeddings=1024)
 
@@ -38,6 +41,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-sizes", default="0,8,20",
                         help="prefix-reuse batch sizes to time (0: the default, chosen from free GPU memory)")
     parser.add_argument("--no-graphs", action="store_true", help="also time the default batch without CUDA graphs")
+    parser.add_argument("--shape", default="dsc-1.3b", choices=("dsc-1.3b", "smollm2-135m"))
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="profile the last file of the default batch (torch.profiler table to this file)")
     parser.add_argument("--baseline-lines", type=int, default=8, help="lines per file timed without prefix reuse (slow)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -55,7 +61,7 @@ def build(args):
 
     device = "cuda" if torch.cuda.is_available() and not args.tiny else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    shape = TINY if args.tiny else DSC_1P3B
+    shape = TINY if args.tiny else {"dsc-1.3b": DSC_1P3B, "smollm2-135m": SMOLLM2_135M}[args.shape]
     torch.manual_seed(0)
     config = LlamaConfig(**shape, attention_dropout=0.0, bos_token_id=0, eos_token_id=1, pad_token_id=2)
     with torch.device(device):
@@ -111,7 +117,7 @@ def main() -> None:
     del warm
 
     results = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "dtype": str(model.dtype),
-               "shape": TINY if args.tiny else DSC_1P3B, "seq_len": args.seq_len, "files": args.files,
+               "shape": model.config.to_diff_dict(), "seq_len": args.seq_len, "files": args.files,
                "lines_per_file": args.lines, "new_tokens_per_line": args.new_tokens,
                "torch": torch.__version__, "modes": {}}
     baseline_predictions = None
@@ -121,13 +127,22 @@ def main() -> None:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
         seconds, predicted = 0.0, []
-        for context, prefixes in files:
-            took, predictions = timed(completer, context, prefixes[:lines], device)
+        for number, (context, prefixes) in enumerate(files):
+            if args.profile and options.get("batch_size") == 0 and number == len(files) - 1:
+                from torch.profiler import ProfilerActivity, profile
+
+                with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+                    took, predictions = timed(completer, context, prefixes[:lines], device)
+                args.profile.write_text(prof.key_averages().table(sort_by="self_cuda_time_total", row_limit=40,
+                                                                  max_name_column_width=80))
+            else:
+                took, predictions = timed(completer, context, prefixes[:lines], device)
             seconds += took
             predicted.append(predictions)
         scored = lines * args.files
         peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else 0.0
-        row = {"seconds_per_line": seconds / scored, "lines": scored, "peak_gib": round(peak, 2)}
+        row = {"seconds_per_line": seconds / scored, "lines": scored, "peak_gib": round(peak, 2),
+               "decoding": {k: round(v, 4) for k, v in completer.stats.items()}}
         if baseline_predictions is None:
             baseline_predictions = predicted
         else:  # the lines the baseline also ran: do both give the same text?
@@ -138,6 +153,7 @@ def main() -> None:
         print(f"{name:<42} {seconds / scored:8.4f} s/line  ({scored} lines, peak {peak:.1f} GiB"
               + (f", same as baseline {row['same_as_baseline']}" if "same_as_baseline" in row else "") + ")",
               flush=True)
+        print(f"    {row['decoding']}", flush=True)
     base = results["modes"][modes[0][0]]["seconds_per_line"]
     for name in list(results["modes"])[1:]:
         results["modes"][name]["speedup_vs_baseline"] = round(base / results["modes"][name]["seconds_per_line"], 2)

@@ -171,6 +171,10 @@ def summarize(files: list[FileResult]) -> dict[str, Any]:
     scores = [s for f in files for s in f.scores]
     contexts = [f.context_tokens for f in files if f.context_tokens is not None]
     seconds = sum(f.seconds for f in files)
+    decoding: dict[str, float] = {}
+    for f in files:
+        for key, value in f.decoding.items():
+            decoding[key] = round(decoding.get(key, 0) + value, 4)
     return {
         "seconds": round(seconds, 2),
         "seconds_per_line": round(seconds / max(len(scores), 1), 4),
@@ -179,6 +183,8 @@ def summarize(files: list[FileResult]) -> dict[str, Any]:
             "min": min(contexts, default=0), "max": max(contexts, default=0), "files": len(contexts),
         },
         "categories": aggregate(scores),
+        # generation: seconds and counts of shared prefills, row prefills, graph captures, decode steps
+        **({"decoding": decoding} if decoding else {}),
     }
 
 

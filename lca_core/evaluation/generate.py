@@ -18,6 +18,7 @@ against). Both modes see exactly the same token ids.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,9 @@ OWN_TOKENS = 8
 PREFILL_TOKENS = 16384
 #: decode shapes (row buffers + CUDA graph) kept at once
 MAX_STEPPERS = 2
+#: the counters of `LineCompleter.stats`
+STAT_KEYS = ("files", "shared_prefill_s", "shared_tokens", "row_prefill_s", "capture_s", "captures", "decode_s",
+             "decode_steps", "batches", "rows")
 
 
 def common_prefix_length(a: Any, b: Any) -> int:
@@ -120,6 +124,9 @@ class LineCompleter:
     _shared: Any = attrs.field(default=None, init=False, repr=False)
     _steppers: dict = attrs.field(factory=dict, init=False, repr=False)
     _auto_rows: dict = attrs.field(factory=dict, init=False, repr=False)
+    #: where the time went (prefix reuse): seconds of shared prefills, row prefills, graph captures and
+    #: decode steps, and how many of each; written to eval.json so a slow run shows its reason
+    stats: dict = attrs.field(factory=lambda: dict.fromkeys(STAT_KEYS, 0), init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         import inspect
@@ -178,7 +185,9 @@ class LineCompleter:
             return predictions
         full, seen = shared_prompt([prompts[i] for i in live])
         shared = self._shared_kv()
+        began = self._clock()
         shared_length = shared.load(self._prefill(full[:-1])) if len(full) > 1 else 0
+        self._count(began, "shared_prefill_s", files=1, shared_tokens=shared_length)
         assert max(seen) <= shared_length
         own = [prompts[i][k:] for i, k in zip(live, seen)]
         width = max(len(o) for o in own)
@@ -273,9 +282,12 @@ class LineCompleter:
         base = torch.tensor(seen, device=self._device)
         buffers.shared_len.copy_(base)
         with attention_implementation(self.model, ATTENTION_NAME):
+            began = self._clock()
             logits = self._prefill_rows(stepper, own, seen)
+            began = self._count(began, "row_prefill_s", batches=1, rows=real)
             if self.cuda_graphs and self._device.type == "cuda" and stepper.graph is None:
                 stepper.capture()
+                began = self._count(began, "capture_s", captures=1)
             slot = lengths[:, None]
 
             def next_logits(token: Any) -> Any:
@@ -284,7 +296,24 @@ class LineCompleter:
                 slot = slot + 1
                 return logits
 
-            return self._greedy(logits, next_logits)[:real]
+            texts = self._greedy(logits, next_logits)
+            self._count(began, "decode_s")
+            return texts[:real]
+
+    def _clock(self) -> float:
+        """Now, after the device's queued work (so each phase is charged its own GPU time)."""
+        import torch
+
+        if self._device.type == "cuda":
+            torch.cuda.synchronize(self._device)
+        return time.perf_counter()
+
+    def _count(self, began: float, key: str, **counts: int) -> float:
+        now = self._clock()
+        self.stats[key] += now - began
+        for name, value in counts.items():
+            self.stats[name] += value
+        return now
 
     def _greedy(self, logits: Any, next_logits: Any) -> list[str]:
         """Greedy decoding from the rows' first ``logits`` (rows × vocab); ``next_logits(token)`` feeds one token
@@ -305,6 +334,7 @@ class LineCompleter:
             if step + 1 == self.max_new_tokens or bool(done.all()):
                 break
             logits = next_logits(token)
+            self.stats["decode_steps"] += 1
         tokens = torch.stack(steps, 1).cpu()
         keep = torch.stack(alive, 1).cpu()
         return [first_line(self.tokenizer.decode(tokens[b][keep[b]].tolist(), skip_special_tokens=True))

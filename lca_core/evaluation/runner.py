@@ -72,6 +72,8 @@ class FileResult:
     scores: list[LineScore]
     predictions: list[Prediction]
     seconds: float = 0.0
+    #: generation mode: where this file's time went (`LineCompleter.stats` counters for this file)
+    decoding: dict = attrs.field(factory=dict)
 
 
 def context_length(ids: list[int], tokenizer: Any) -> int:
@@ -116,13 +118,15 @@ def _generation_scorer(model, tokenizer, settings) -> Callable[[int, dict, list]
         completion = composed["composed_completion"]
         unique = sorted({line for line, _ in targets})  # a line in two categories is generated once
         ctx, prefixes = completer.encode(full_context(composed), completion, unique)
+        before = dict(completer.stats)
         predicted = dict(zip(unique, completer.complete_ids(ctx, prefixes)))
+        decoding = {k: round(v - before[k], 4) for k, v in completer.stats.items()}
         file_lines = completion.split("\n")
         scores = [score_line(predicted[line], file_lines[line], file=index, line=line, category=category)
                   for line, category in targets]
         predictions = [Prediction(index, line, category, file_lines[line], predicted[line])
                        for line, category in targets]
-        return FileResult(index, context_length(ctx, tokenizer), scores, predictions)
+        return FileResult(index, context_length(ctx, tokenizer), scores, predictions, decoding=decoding)
 
     return score
 

@@ -63,7 +63,8 @@ class Progress:
             except ValueError:  # the last line, torn by a kill
                 continue
             result = FileResult(row["file"], row["context_tokens"], [LineScore(**s) for s in row["scores"]],
-                                [Prediction(**p) for p in row["predictions"]], row.get("seconds", 0.0))
+                                [Prediction(**p) for p in row["predictions"]], row.get("seconds", 0.0),
+                                row.get("decoding") or {})
             self.done[result.file] = result
 
     def add(self, result: FileResult) -> None:
