@@ -10,8 +10,13 @@ per GPU, i.e. the global accumulation times N):
     python benchmarks/distributed_throughput.py --tiny ...        # CPU + gloo smoke run (tiny shape, 128 tokens)
 
 ``--accum`` is micro-batches per GPU per step (the run file's global gradient_accumulation_steps is that × N).
-Each variant builds the real `Trainer` (random weights of the DSC-1.3B shape, bf16, SDPA, eager, chunked loss)
-through `benchmarks/train_throughput.py:build_project`, warms up, then times ``--steps`` optimizer steps.
+Each variant builds the real `Trainer` (random weights of the DSC-1.3B shape, bf16, SDPA, chunked loss,
+per-layer compile as `lca-run` does by default; ``--compile 0`` for eager) through
+`benchmarks/train_throughput.py:build_project`, warms up, then times ``--steps`` optimizer steps.
+``--profile`` runs one more step per variant under torch.profiler on every rank and writes where each
+GPU's time went (matrix products, attention, NCCL, ...) to ``--out/profile_<gpus>_<strategy>_rank<r>.txt``
+and the row: comparing the 1-GPU and N-GPU rows shows whether scaling is lost to communication that
+is not hidden behind compute, or to compute kernels slowed by the communication running beside them.
 """
 
 from __future__ import annotations
@@ -28,11 +33,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_throughput import DEFAULTS, build_project, environment  # noqa: E402
+from train_throughput import DEFAULTS, build_project, environment, profile_step  # noqa: E402
 
 
 def run_variant(spec: dict[str, str], run: Any, device: str, strategy: str, accum: int, steps: int,
-                warmup: int) -> dict[str, Any]:
+                warmup: int, profile_dir: Path | None = None) -> dict[str, Any]:
     import torch
 
     cuda = device.startswith("cuda")
@@ -54,14 +59,20 @@ def run_variant(spec: dict[str, str], run: Any, device: str, strategy: str, accu
         if cuda:
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - started
+        profile = None
+        if profile_dir is not None:
+            name = f"profile_{run.world_size}_{strategy if run.enabled else 'single'}_accum{accum}_rank{run.rank}.txt"
+            profile = {k: round(v, 1) for k, v in profile_step(step, profile_dir / name, cuda).items()}
     peak = torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan")
     peaks = run.all_gather_object(round(peak, 2))
+    profiles = run.all_gather_object(profile)
     tokens = int(spec["seq"]) * accum * run.world_size * steps
     del step, model
     gc.collect()
     return {"gpus": run.world_size, "strategy": strategy if run.enabled else "single", "accum_per_gpu": accum,
             "seq": int(spec["seq"]), "shape": spec["shape"], "tokens_per_second": tokens / elapsed,
-            "peak_memory_gib_per_gpu": peaks, "final_ce": metrics.get("cross_entropy"), "steps": steps}
+            "peak_memory_gib_per_gpu": peaks, "final_ce": metrics.get("cross_entropy"), "steps": steps,
+            "compile": spec["compile"], **({"profile_per_rank": profiles} if profile is not None else {})}
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -85,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--tiny", action="store_true", help="CPU/gloo smoke run: tiny shape, 128 tokens")
     parser.add_argument("--table", action="store_true", help="print the table of every row in --out")
+    parser.add_argument("--compile", default="auto", choices=("auto", "0", "1"),
+                        help="per-layer compile as lca-run does (auto, the default) or eager (0)")
+    parser.add_argument("--profile", action="store_true", help="profile one more step per variant on every rank")
     args = parser.parse_args(argv)
 
     import torch
@@ -98,12 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     device = f"cuda:{local_rank}" if cuda else "cpu"
     run = init_distributed(device)
     spec = dict(DEFAULTS, shape="tiny" if args.tiny else args.shape, seq="128" if args.tiny else str(args.seq),
-                compile="0", loss="auto")
+                compile="0" if args.tiny else args.compile, loss="auto")
     env = environment("cuda" if cuda else "cpu")
     rows = []
     for strategy in (args.strategy or ["ddp"]) if run.enabled else ["single"]:
         for accum in args.accum or [1]:
-            row = run_variant(spec, run, device, strategy, accum, args.steps, args.warmup)
+            row = run_variant(spec, run, device, strategy, accum, args.steps, args.warmup,
+                              args.out if args.profile else None)
             rows.append(row)
             if run.is_main:
                 print(json.dumps(row), flush=True)

@@ -12,7 +12,9 @@ SDPA, fused AdamW, full logits, ``F.cross_entropy``, clipping at 2.
     python benchmarks/train_throughput.py --tiny                           # CPU smoke run, seconds
 
 A variant is ``hf`` or ``project`` followed by ``:key=value,...`` overriding ``shape``, ``seq``, ``steps``,
-``warmup``, ``compile`` (auto/0/1), ``loss`` (auto/chunked/liger/full) and ``ckpt`` (0/1). The last table
+``warmup``, ``compile`` (auto/0/1), ``loss`` (auto/chunked/liger/full), ``ckpt`` (0/1), ``mlp`` (0/1:
+``[model] checkpoint_mlp``) and ``fp8`` (0 / tensorwise / rowwise: torchao float8 training of the decoder
+layers' linears, project only; needs ``torchao``). The last table
 row per shape is compared with that shape's ``hf`` row. MFU counts 6N + 6·L·d·T (causal attention) per
 token against 989 TFLOP/s (H100 SXM bf16 dense).
 """
@@ -44,7 +46,7 @@ SHAPES: dict[str, dict[str, Any]] = {
                  intermediate_size=128, vocab_size=512, rope_theta=10000.0),
 }
 DEFAULTS = {"shape": "dsc-1.3b", "seq": "16384", "steps": "10", "warmup": "3", "compile": "auto", "loss": "auto",
-            "ckpt": "0", "mlp": "0"}
+            "ckpt": "0", "mlp": "0", "fp8": "0"}
 VARIANTS = ("hf", "hf-tuned", "project")
 
 
@@ -119,11 +121,35 @@ def build_project(spec: dict[str, str], device: str, run_dir: Path, *, distribut
     hardware = choose_hardware(model_section)
     with torch.device(device):  # random init straight on the GPU: seconds instead of a minute on the CPU
         model = load_model(config, hardware)
+    if spec["fp8"] != "0":
+        # the layers were given compile() in load_model, but Dynamo traces them at their first call: now
+        to_float8(model, spec["fp8"])
     trainer = Trainer(config=config, model=model, tokenizer=None, hardware=hardware,
                       train_data=RandomTokens(model.config.vocab_size, int(spec["seq"])), valid_data=None,
                       scheduler=ConstantLR(), logger=NullLogger(), checkpoints=CheckpointManager(run_dir / "ckpt"),
                       progress=False, **({"distributed": distributed} if distributed is not None else {}))
     return trainer.train_step, model
+
+
+def to_float8(model: Any, recipe: str) -> int:
+    """torchao's float8 training (dynamic scaling; ``recipe`` tensorwise / rowwise) for every decoder-layer
+    linear whose sizes the FP8 matrix product takes (multiples of 16); the output projection stays bf16
+    (the fused loss reads its weight directly). Returns how many linears were converted."""
+    from torchao.float8 import Float8LinearConfig, convert_to_float8_training
+
+    from lca_core.models.compile import decoder_layers
+
+    config = Float8LinearConfig.from_recipe_name({"1": "tensorwise"}.get(recipe, recipe))
+    count = 0
+    for layer in decoder_layers(model):
+        def wanted(module: Any, fqn: str) -> bool:
+            nonlocal count
+            ok = module.in_features % 16 == 0 and module.out_features % 16 == 0
+            count += ok
+            return ok
+
+        convert_to_float8_training(layer, config=config, module_filter_fn=wanted)
+    return count
 
 
 def build_hf(spec: dict[str, str], device: str, *, tuned: bool = False) -> tuple[Any, Any]:
@@ -225,7 +251,7 @@ def profile_step(step: Any, path: Path, cuda: bool) -> dict[str, float]:
             torch.cuda.synchronize()
     wall_ms = (time.perf_counter() - started) * 1e3
     # attention first: cuDNN/flash kernel names also contain "sm90"/"cutlass"
-    families = {"attention": ("flash", "fmha", "attention", "sdpa"), "gemm": ("gemm", "cutlass", "nvjet", "xmma", "sm90_"),
+    families = {"nccl (communication)": ("nccl",), "attention": ("flash", "fmha", "attention", "sdpa"), "gemm": ("gemm", "cutlass", "nvjet", "xmma", "sm90_"),
                 "optimizer": ("multi_tensor", "adam"), "triton (compiled)": ("triton",),
                 "norm/elementwise (eager)": ("elementwise", "reduce", "vectorized", "unrolled", "softmax", "cat", "copy")}
     totals = {family: 0.0 for family in families} | {"other": 0.0}
@@ -239,7 +265,10 @@ def profile_step(step: Any, path: Path, cuda: bool) -> dict[str, float]:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(prof.key_averages().table(sort_by=sort, row_limit=40, max_name_column_width=90))
     kernel_ms = sum(totals.values())
-    return {"wall_ms": wall_ms, "kernel_ms": kernel_ms, **{f"{k}_ms": v for k, v in totals.items()}}
+    # NCCL kernels run on their own stream beside the compute: wall - compute is the time no compute kernel ran
+    compute_ms = kernel_ms - totals["nccl (communication)"]
+    return {"wall_ms": wall_ms, "kernel_ms": kernel_ms, "compute_ms": compute_ms,
+            **{f"{k}_ms": v for k, v in totals.items()}}
 
 
 def gpu_check(device: str) -> list[dict[str, Any]]:
@@ -336,6 +365,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         ratio = f"{r['tokens_per_second'] / base:.2f}x" if base else "-"
         vs_tuned = f"{r['tokens_per_second'] / peer:.2f}x" if peer else "-"
         loss = {"project": r["loss"], "hf": "full", "hf-tuned": "liger"}[r["variant"]]
+        if r.get("fp8", "0") != "0":
+            loss += "+fp8"
         ckpt = "mlp" if r.get("mlp") == "1" else r["ckpt"]
         print(f"{r['variant']:<8} {r['shape']:<15} {r['seq']:>6} {r['compile']:>4} {loss:>7} {ckpt:>4} "
               f"{r['tokens_per_second']:>9.0f} {r['mfu']:>5.1%} {r['peak_memory_gib']:>8.1f} {ratio:>6} {vs_tuned:>8}")
