@@ -78,6 +78,8 @@ class RowBuffers:
         self.active = self._row_index
         #: host copy of shared_len for the rows of a prefill (it slices the shared part per row)
         self.prefill_seen: list[int] = []
+        #: the current forward's K/V index and attention masks, made by its first layer (`_forward_masks`)
+        self.masks: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._slot_index = torch.arange(slots, device=device)
         self._shared_index = torch.arange(shared.capacity, device=device)
 
@@ -99,54 +101,74 @@ def shared_prefix_attention(module: Any, query: torch.Tensor, key: torch.Tensor,
     if rows is None:
         raise RuntimeError(f"{ATTENTION_NAME} attention needs lca_rows= (a RowBuffers) in the forward call")
     layer = module.layer_idx
-    queries, dim = query.shape[2], query.shape[3]
-    slot = rows.query_slot  # (batch, queries)
-    rows.row_k[layer].index_put_((rows.active, slot), key.transpose(1, 2))
-    rows.row_v[layer].index_put_((rows.active, slot), value.transpose(1, 2))
-    scale = dim ** -0.5 if scaling is None else scaling
+    batch, heads, queries, dim = query.shape
+    kv_heads = key.shape[1]
     decode = rows.active is rows._row_index
-    if not decode and queries > SHORT_PREFILL:  # many own tokens (a cut file): fused attention row by row
+    cascade = decode or queries <= SHORT_PREFILL
+    if layer == 0 or rows.masks is None:  # what every layer of this forward shares: computed once per forward
+        rows.masks = _forward_masks(rows, heads // kv_heads, kv_heads, query.dtype, with_biases=cascade)
+    flat, shared_bias, own_bias = rows.masks
+    # this forward's keys/values into their row slots: one copy each, through the flat (row, slot) index
+    rows.row_k[layer].view(-1, kv_heads, dim).index_copy_(0, flat, key.transpose(1, 2).reshape(-1, kv_heads, dim))
+    rows.row_v[layer].view(-1, kv_heads, dim).index_copy_(0, flat, value.transpose(1, 2).reshape(-1, kv_heads, dim))
+    scale = dim ** -0.5 if scaling is None else scaling
+    if not cascade:  # many own tokens (a cut file): fused attention row by row
         return _prefill_attention(rows, layer, query, key, value, scale), None
     # a decode step, or the usual prefill of a few tokens per row: softmax over shared + own at once
     index = None if decode else rows.active[:, 0]
-    shared_len = rows.shared_len if index is None else rows.shared_len[index]
     own_k = rows.row_k[layer] if index is None else rows.row_k[layer][index]
     own_v = rows.row_v[layer] if index is None else rows.row_v[layer][index]
-    return _cascade(rows, layer, query, slot, shared_len, own_k, own_v, scale), None
+    return _cascade(rows, layer, query, own_k, own_v, shared_bias, own_bias, scale), None
 
 
-def _cascade(rows: RowBuffers, layer: int, query: torch.Tensor, slot: torch.Tensor, shared_len: torch.Tensor,
-             own_k: torch.Tensor, own_v: torch.Tensor, scale: float) -> torch.Tensor:
-    """Attention of ``query`` (rows × heads × queries × dim) over the first ``shared_len[b]`` shared positions and
-    the row's own slots up to each query's ``slot``; one softmax over both (the exact attention of the row's prompt)."""
+def _forward_masks(rows: RowBuffers, group: int, kv_heads: int, dtype: torch.dtype, *, with_biases: bool
+                   ) -> tuple[torch.Tensor, Any, Any]:
+    """Per forward, for every layer: the flat (row, slot) index of each query's K/V and, for `_cascade`, the
+    additive masks (0 or -inf) of the shared positions (rows·group·queries × capacity) and of the own slots
+    (rows·kv_heads × group·queries × slots) each query may see."""
+    slot = rows.query_slot  # (rows of this forward, queries)
+    batch, queries = slot.shape
+    flat = (rows.active * rows.slots + slot).reshape(-1)
+    if not with_biases:  # a long row-by-row prefill masks inside SDPA: no rows × queries × window tensors
+        return flat, None, None
+    shared_len = rows.shared_len if rows.active is rows._row_index else rows.shared_len[rows.active[:, 0]]
+    # made on the device from Python scalars only: this runs inside CUDA graph capture, where a host copy fails
+    shared = torch.zeros((batch, rows.shared.capacity), dtype=dtype, device=slot.device)
+    shared.masked_fill_(rows._shared_index[None, :] >= shared_len[:, None], float("-inf"))
+    shared = shared[:, None, :].expand(batch, group * queries, -1).reshape(batch * group * queries, -1)
+    own = torch.zeros((batch, queries, rows.slots), dtype=dtype, device=slot.device)
+    own.masked_fill_(rows._slot_index[None, None, :] > slot[:, :, None], float("-inf"))
+    own = own[:, None, None].expand(batch, kv_heads, group, queries, -1).reshape(batch * kv_heads, group * queries, -1)
+    return flat, shared, own
+
+
+def _cascade(rows: RowBuffers, layer: int, query: torch.Tensor, own_k: torch.Tensor, own_v: torch.Tensor,
+             shared_bias: torch.Tensor, own_bias: torch.Tensor, scale: float) -> torch.Tensor:
+    """Attention of ``query`` (rows × heads × queries × dim) over the shared positions and the row's own slots
+    that the additive masks leave visible; one softmax over both (the exact attention of the row's prompt).
+
+    Few kernels per layer, because a decode step of a small model is bound by their number: the masks come
+    in precomputed, scaling and masking ride on the score products (baddbmm), one fp32 softmax covers both
+    parts."""
     batch, heads, queries, dim = query.shape
-    kv_heads = own_k.shape[2]
+    kv_heads, slots = own_k.shape[2], own_k.shape[1]
     group = heads // kv_heads
+    gq = group * queries
+    capacity = rows.shared.capacity
     # queries grouped by their KV head: (batch, kv_heads, group·queries, dim)
-    q = query.reshape(batch, kv_heads, group * queries, dim)
+    q = query.reshape(batch, kv_heads, gq, dim)
     # shared part: one batched product per KV head, all rows and queries stacked as its M dimension
-    q_shared = q.transpose(0, 1).reshape(kv_heads, batch * group * queries, dim)
-    shared_scores = torch.bmm(q_shared, rows.shared.keys[layer].transpose(1, 2)).float() * scale
-    shared_scores = shared_scores.view(kv_heads, batch, group * queries, -1)
-    shared_visible = rows._shared_index[None, :] < shared_len[:, None]  # (batch, capacity)
-    shared_scores = shared_scores.masked_fill(~shared_visible[None, :, None, :], float("-inf"))
-    # own part: this row's slots up to the query's own slot
-    own_k = own_k.permute(0, 2, 1, 3)  # (batch, kv_heads, slots, dim)
-    own_v = own_v.permute(0, 2, 1, 3)
-    own_scores = torch.matmul(q, own_k.transpose(-1, -2)).float() * scale  # (batch, kv_heads, group·queries, slots)
-    own_visible = rows._slot_index[None, None, :] <= slot[:, :, None]  # (batch, queries, slots)
-    own_visible = own_visible[:, None, None].expand(batch, 1, group, queries, -1).reshape(batch, 1, group * queries, -1)
-    own_scores = own_scores.masked_fill(~own_visible, float("-inf"))
-
-    top = torch.maximum(shared_scores.amax(-1).transpose(0, 1), own_scores.amax(-1))  # (batch, kv_heads, gq)
-    shared_exp = torch.exp(shared_scores - top.transpose(0, 1)[..., None])
-    own_exp = torch.exp(own_scores - top[..., None])
-    total = shared_exp.sum(-1).transpose(0, 1) + own_exp.sum(-1)
-    shared_out = torch.bmm(shared_exp.reshape(kv_heads, batch * group * queries, -1).to(own_v.dtype),
-                           rows.shared.values[layer])
-    shared_out = shared_out.view(kv_heads, batch, group * queries, dim).transpose(0, 1)
-    own_out = torch.matmul(own_exp.to(own_v.dtype), own_v)
-    out = ((shared_out.float() + own_out.float()) / total[..., None]).to(own_v.dtype)
+    q_shared = q.transpose(0, 1).reshape(kv_heads, batch * gq, dim)
+    shared_scores = torch.baddbmm(shared_bias, q_shared, rows.shared.keys[layer].transpose(1, 2), alpha=scale)
+    # own part: (batch·kv_heads, group·queries, slots)
+    own_keys = own_k.permute(0, 2, 3, 1).reshape(batch * kv_heads, dim, slots)
+    own_scores = torch.baddbmm(own_bias, q.reshape(batch * kv_heads, gq, dim), own_keys, alpha=scale)
+    own_scores = own_scores.view(batch, kv_heads, gq, slots).transpose(0, 1)
+    scores = torch.cat([shared_scores.view(kv_heads, batch, gq, capacity), own_scores], dim=-1)
+    probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(own_v.dtype)
+    shared_out = torch.bmm(probs[..., :capacity].reshape(kv_heads, batch * gq, capacity), rows.shared.values[layer])
+    own_out = torch.matmul(probs[..., capacity:].transpose(0, 1), own_v.permute(0, 2, 1, 3))  # (batch, kv, gq, dim)
+    out = shared_out.view(kv_heads, batch, gq, dim).transpose(0, 1) + own_out
     out = out.view(batch, kv_heads, group, queries, dim).reshape(batch, heads, queries, dim)
     return out.transpose(1, 2).contiguous()
 
