@@ -290,8 +290,16 @@ def _evaluate_pair(loaded: Any, config: Any, name: str, datapoints: list[dict], 
                 bar.update(len(result.scores))
                 start = time.perf_counter()
         if not bar_shown:
-            print(f"{label}: done in {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
+            print(f"{label}: done in {time.perf_counter() - began:.0f} s{decode_summary(pair.done.values())}",
+                  file=sys.stderr, flush=True)
     return [pair.done[i] for i in sorted(pair.done)]
+
+
+def decode_summary(files: Any) -> str:
+    """'' or ', N decode steps of M ms' for generation-mode results: what a slow pair spent its time on."""
+    steps = sum(f.decoding.get("decode_steps", 0) for f in files)
+    seconds = sum(f.decoding.get("decode_s", 0.0) for f in files)
+    return f", {steps} decode steps of {1000 * seconds / steps:.1f} ms" if steps and seconds else ""
 
 
 def started_at() -> str:

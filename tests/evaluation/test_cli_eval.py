@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,7 @@ def test_eval_compares_composers_and_checkpoints_side_by_side(tmp_path, tokenize
     assert "warning: --max-seq-len 160 leaves about" in result.stderr and "for path_distance" in result.stderr
     assert result.stderr.index("warning: --max-seq-len") < result.stderr.index("base · file_level")
     assert "line/s" not in result.stderr and "base · file_level: done in" in result.stderr  # no bar off a terminal
+    assert re.search(r"base · file_level: done in \d+ s, \d+ decode steps of [\d.]+ ms", result.stderr)
 
     report = json.loads((tmp_path / "out" / "eval.json").read_text())
     assert [(r["model"], r["composer"]) for r in report["results"]] == [
