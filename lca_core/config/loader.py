@@ -27,12 +27,25 @@ else:  # pragma: no cover
 TOO_DEEP = "arrays or tables nested too deeply to read (a run file needs a few levels at most)"
 
 
+def missing_run_file(path: Path) -> str:
+    """What to say about a run file that is not there: the closest .toml beside it, or how to make one."""
+    import difflib
+    import os
+
+    folder = path.parent if path.parent.is_dir() else None
+    near = difflib.get_close_matches(path.name, sorted(p.name for p in folder.glob("*.toml")), n=1) if folder else []
+    where = f" (relative paths start at {os.getcwd()})" if not path.is_absolute() else ""
+    hint = (f"did you mean '{path.parent / near[0]}'?" if near else
+            "give the path of an existing run file, or make one with `lca-run init`")
+    return f"run file '{path}' does not exist{where}; {hint}"
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; syntax errors become a ConfigError naming the file, line and column."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"run file '{path}' does not exist") from None
+        raise ConfigError(missing_run_file(Path(path))) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"run file '{path}' cannot be read: {exc}") from None
     try:

@@ -73,3 +73,14 @@ def test_traceback_flag_shows_the_traceback(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "Traceback" in result.stderr
+
+
+def test_a_missing_run_file_names_the_closest_one_beside_it(tmp_path, capsys, monkeypatch):
+    (tmp_path / "smollm2-135m-eval.toml").write_text(BASE)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "smollm2-135m-evl.toml"]) == 2
+    err = capsys.readouterr().err
+    assert "run file 'smollm2-135m-evl.toml' does not exist" in err and f"relative paths start at {tmp_path}" in err
+    assert "did you mean 'smollm2-135m-eval.toml'?" in err
+    assert main(["check", str(tmp_path / "nothing-like-it" / "x.toml")]) == 2
+    assert "make one with `lca-run init`" in capsys.readouterr().err
