@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "forward pass per file: EM, cross-entropy, top-1/top-5 token accuracy (cheap)")
     parser.add_argument("--max-seq-len", type=int, default=0, metavar="TOKENS",
                         help="prompt + generated tokens (default: [preprocessor] max_seq_len, else 16384)")
-    parser.add_argument("--max-new-tokens", type=int, default=100, metavar="N")
+    parser.add_argument("--max-new-tokens", type=int, default=100, metavar="N",
+                        help="generation: at most this many tokens per line (default 100)")
     parser.add_argument("--min-new-tokens", type=int, default=3, metavar="N",
                         help="a newline ends a line only from this many generated tokens on")
     parser.add_argument("--batch-size", type=int, default=0, metavar="N",
@@ -35,8 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-prefix-reuse", action="store_true",
                         help="run every line's whole prompt from scratch (slow; for comparison)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="where eval.json, eval.png and predictions.jsonl go "
-                                                               "(default: RUN_DIR/eval)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="where eval.json, eval.png and (generation) "
+                                                               "predictions.jsonl go (default: RUN_DIR/eval; "
+                                                               "an earlier evaluation there is replaced)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,10 +68,29 @@ def run(args: argparse.Namespace) -> int:
         registry.load(name, path="--composer")
     plan = Plan(settings=settings, choices=choices, composers=composer_names, limit=args.limit,
                 out_dir=args.out or config.run_dir / "eval")
+    if note := replaced_evaluation(plan.out_dir):
+        print(note, file=sys.stderr)
     writer = _Writer(config, plan, started=started_at())
     results, _, _ = run_evaluation(config, plan, progress=not args.no_progress, write=writer)
     writer.finish(results)
     return 0
+
+
+def replaced_evaluation(out: Path) -> str:
+    """A note when ``out`` holds the results of another ``lca-run eval`` command ('' if none, or if it is this
+    command's own unfinished run, which is resumed)."""
+    import json
+    import shlex
+
+    try:
+        earlier = json.loads((out / "eval.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    command = earlier.get("command") if isinstance(earlier, dict) else None
+    if not isinstance(command, list) or command == ["lca-run", "eval", *sys.argv[2:]]:
+        return ""
+    return (f"lca-run eval: replacing the results of `{shlex.join(map(str, command))}` "
+            f"({earlier.get('created', 'earlier')}) in {out}; give --out DIR to keep both")
 
 
 class _Writer:
@@ -95,7 +116,10 @@ class _Writer:
             "hardware": attrs.asdict(state["hardware"]) if state["hardware"] is not None else None,
             "config": config_to_dict(self.config), "results": results, "comparisons": report.comparisons(results),
         })
-        report.write_text(out / "predictions.jsonl", "".join(json.dumps(row) + "\n" for row in predictions))
+        if self.plan.settings.mode == "generation":
+            report.write_text(out / "predictions.jsonl", "".join(json.dumps(row) + "\n" for row in predictions))
+        else:  # teacher forcing generates no text: no predictions file (an earlier run's would not match)
+            (out / "predictions.jsonl").unlink(missing_ok=True)
 
     def finish(self, results: list[dict]) -> None:
         from lca_core.evaluation import report
@@ -106,4 +130,7 @@ class _Writer:
         print(report.table(results))
         if differences := report.comparison_table(report.comparisons(results)):
             print(f"\n{differences}")
-        print(f"\nwritten: {out / 'eval.json'}, {out / 'eval.png'}, {out / 'predictions.jsonl'}")
+        written = [out / "eval.json", out / "eval.png"]
+        if settings.mode == "generation":
+            written.append(out / "predictions.jsonl")
+        print(f"\nwritten: {', '.join(map(str, written))}")

@@ -111,7 +111,7 @@ def room_warning(rooms: list[int], settings: Settings, composers: list[str]) -> 
     short = sum(r < wanted for r in rooms)
     return (f"--max-seq-len {window} leaves about {max(room, 0)} context tokens for {', '.join(others)} "
             f"(median over {len(rooms)} files; {short} of them below {wanted}): the completion file up to its last "
-            f"scored line{' and --max-new-tokens' if settings.mode == 'generation' else ''} take the rest, so the "
+            f"scored line{' and --max-new-tokens take' if settings.mode == 'generation' else ' takes'} the rest, so the "
             f"composers can hardly differ; use --max-seq-len {suggested} or more")
 
 

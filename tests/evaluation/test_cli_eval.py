@@ -115,6 +115,15 @@ def test_eval_compares_composers_and_checkpoints_side_by_side(tmp_path, tokenize
     assert infile["cross_entropy"]["micro"] > 0 and 0 <= infile["top1_accuracy"]["micro"] <= infile["top5_accuracy"]["micro"] <= 100
     assert "CE micro" in forced.stdout and "top5 macro" in forced.stdout and "CE in nats per token" in forced.stdout
     assert not (tmp_path / "forced" / "progress").exists()  # finished: no progress left behind
+    # teacher forcing generates no text: no predictions file, and the output does not list one
+    assert not (tmp_path / "forced" / "predictions.jsonl").exists() and "predictions.jsonl" not in forced.stdout
+
+    # another command into the same folder says whose results it replaces
+    again = lca_run("eval", "tiny.toml", "--mode", "teacher-forced", "--checkpoint", "last", "--limit", "1",
+                    "--composer", "path_distance", "--max-seq-len", "160", "--out", "forced", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "lca-run eval: replacing the results of `lca-run eval tiny.toml --mode teacher-forced" in again.stderr
+    assert "give --out DIR to keep both" in again.stderr
 
 
 def test_an_unknown_composer_is_a_configuration_error_with_a_suggestion(tmp_path):
