@@ -131,25 +131,18 @@ def build_project(spec: dict[str, str], device: str, run_dir: Path, *, distribut
     return trainer.train_step, model
 
 
-def to_float8(model: Any, recipe: str) -> int:
+def to_float8(model: Any, recipe: str) -> None:
     """torchao's float8 training (dynamic scaling; ``recipe`` tensorwise / rowwise) for every decoder-layer
     linear whose sizes the FP8 matrix product takes (multiples of 16); the output projection stays bf16
-    (the fused loss reads its weight directly). Returns how many linears were converted."""
+    (the fused loss reads its weight directly)."""
     from torchao.float8 import Float8LinearConfig, convert_to_float8_training
 
     from lca_core.models.compile import decoder_layers
 
     config = Float8LinearConfig.from_recipe_name({"1": "tensorwise"}.get(recipe, recipe))
-    count = 0
     for layer in decoder_layers(model):
-        def wanted(module: Any, fqn: str) -> bool:
-            nonlocal count
-            ok = module.in_features % 16 == 0 and module.out_features % 16 == 0
-            count += ok
-            return ok
-
-        convert_to_float8_training(layer, config=config, module_filter_fn=wanted)
-    return count
+        convert_to_float8_training(layer, config=config, module_filter_fn=lambda module, fqn: (
+            module.in_features % 16 == 0 and module.out_features % 16 == 0))
 
 
 def build_hf(spec: dict[str, str], device: str, *, tuned: bool = False) -> tuple[Any, Any]:

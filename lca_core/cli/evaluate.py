@@ -98,6 +98,7 @@ class _Writer:
 
     def __init__(self, config, plan, *, started: str):
         self.config, self.plan, self.started = config, plan, started
+        self.comparisons: list[dict] = []  # of the results last written
 
     def __call__(self, results: list[dict], predictions: list[dict], state: dict) -> None:
         import json
@@ -109,12 +110,14 @@ class _Writer:
 
         out = self.plan.out_dir
         out.mkdir(parents=True, exist_ok=True)
+        self.comparisons = report.comparisons(results)
         report.write_json(out / "eval.json", {
             "created": self.started, "complete": state["complete"], "command": ["lca-run", "eval", *sys.argv[2:]],
             "run_file": str(self.config.source), "settings": attrs.asdict(self.plan.settings),
             "limit": self.plan.limit, "datapoints": state["datapoints"],
             "hardware": attrs.asdict(state["hardware"]) if state["hardware"] is not None else None,
-            "config": config_to_dict(self.config), "results": results, "comparisons": report.comparisons(results),
+            "config": config_to_dict(self.config), "results": results,
+            "comparisons": self.comparisons,
         })
         if self.plan.settings.mode == "generation":
             report.write_text(out / "predictions.jsonl", "".join(json.dumps(row) + "\n" for row in predictions))
@@ -128,7 +131,7 @@ class _Writer:
         title = f"{self.config.run_name}: {settings.mode}, {settings.max_seq_len} tokens"
         report.bar_chart(out / "eval.png", results, title=title)
         print(report.table(results))
-        if differences := report.comparison_table(report.comparisons(results)):
+        if differences := report.comparison_table(self.comparisons):
             print(f"\n{differences}")
         written = [out / "eval.json", out / "eval.png"]
         if settings.mode == "generation":

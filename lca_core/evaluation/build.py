@@ -171,10 +171,7 @@ def summarize(files: list[FileResult]) -> dict[str, Any]:
     scores = [s for f in files for s in f.scores]
     contexts = [f.context_tokens for f in files if f.context_tokens is not None]
     seconds = sum(f.seconds for f in files)
-    decoding: dict[str, float] = {}
-    for f in files:
-        for key, value in f.decoding.items():
-            decoding[key] = round(decoding.get(key, 0) + value, 4)
+    decoding = total_decoding(files)
     return {
         "seconds": round(seconds, 2),
         "seconds_per_line": round(seconds / max(len(scores), 1), 4),
@@ -295,11 +292,20 @@ def _evaluate_pair(loaded: Any, config: Any, name: str, datapoints: list[dict], 
     return [pair.done[i] for i in sorted(pair.done)]
 
 
+def total_decoding(files: Any) -> dict[str, float]:
+    """The generation-time counters (`LineCompleter.stats`) of ``files`` summed ({} in teacher-forced mode)."""
+    total: dict[str, float] = {}
+    for f in files:
+        for key, value in f.decoding.items():
+            total[key] = round(total.get(key, 0) + value, 4)
+    return total
+
+
 def decode_summary(files: Any) -> str:
     """'' or ', N decode steps of M ms' for generation-mode results: what a slow pair spent its time on."""
-    steps = sum(f.decoding.get("decode_steps", 0) for f in files)
-    seconds = sum(f.decoding.get("decode_s", 0.0) for f in files)
-    return f", {steps} decode steps of {1000 * seconds / steps:.1f} ms" if steps and seconds else ""
+    total = total_decoding(files)
+    steps, seconds = total.get("decode_steps", 0), total.get("decode_s", 0.0)
+    return f", {steps:.0f} decode steps of {1000 * seconds / steps:.1f} ms" if steps and seconds else ""
 
 
 def started_at() -> str:

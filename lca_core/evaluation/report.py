@@ -93,12 +93,11 @@ def comparison_table(rows: list[dict[str, Any]]) -> str:
     lines = ["per file, against the first composer (difference of the file's mean; sd over files):"]
     for row in rows:
         metric = row["metric"]
-        fmt = (lambda v: f"{v:+.3f}") if metric in UNITS else (lambda v: f"{v:+.1f}")
-        sd = f"{row['sd']:.3f}" if metric in UNITS else f"{row['sd']:.1f}"
+        digits = 3 if metric in UNITS else 1
         direction = "lower" if metric in LOWER_IS_BETTER else "higher"
         lines.append(f"  {row['model']}  {row['composer']} vs {row['reference']}  {row['category']}: "
-                     f"{SHORT[metric]} {fmt(row['mean'])} (sd {sd}), better ({direction}) in {row['better']} of "
-                     f"{row['files']} files, worse in {row['worse']}")
+                     f"{SHORT[metric]} {row['mean']:+.{digits}f} (sd {row['sd']:.{digits}f}), better ({direction}) "
+                     f"in {row['better']} of {row['files']} files, worse in {row['worse']}")
     return "\n".join(lines)
 
 

@@ -101,12 +101,14 @@ def shared_prefix_attention(module: Any, query: torch.Tensor, key: torch.Tensor,
     if rows is None:
         raise RuntimeError(f"{ATTENTION_NAME} attention needs lca_rows= (a RowBuffers) in the forward call")
     layer = module.layer_idx
-    batch, heads, queries, dim = query.shape
+    _, heads, queries, dim = query.shape
     kv_heads = key.shape[1]
     decode = rows.active is rows._row_index
     cascade = decode or queries <= SHORT_PREFILL
+    index = None if decode else rows.active[:, 0]  # a prefill's rows among the buffers' (None: all of them)
     if layer == 0 or rows.masks is None:  # what every layer of this forward shares: computed once per forward
-        rows.masks = _forward_masks(rows, heads // kv_heads, kv_heads, query.dtype, with_biases=cascade)
+        shared_len = rows.shared_len if index is None else rows.shared_len[index]
+        rows.masks = _forward_masks(rows, shared_len, heads // kv_heads, kv_heads, query.dtype, with_biases=cascade)
     flat, shared_bias, own_bias = rows.masks
     # this forward's keys/values into their row slots: one copy each, through the flat (row, slot) index
     rows.row_k[layer].view(-1, kv_heads, dim).index_copy_(0, flat, key.transpose(1, 2).reshape(-1, kv_heads, dim))
@@ -115,23 +117,21 @@ def shared_prefix_attention(module: Any, query: torch.Tensor, key: torch.Tensor,
     if not cascade:  # many own tokens (a cut file): fused attention row by row
         return _prefill_attention(rows, layer, query, key, value, scale), None
     # a decode step, or the usual prefill of a few tokens per row: softmax over shared + own at once
-    index = None if decode else rows.active[:, 0]
     own_k = rows.row_k[layer] if index is None else rows.row_k[layer][index]
     own_v = rows.row_v[layer] if index is None else rows.row_v[layer][index]
     return _cascade(rows, layer, query, own_k, own_v, shared_bias, own_bias, scale), None
 
 
-def _forward_masks(rows: RowBuffers, group: int, kv_heads: int, dtype: torch.dtype, *, with_biases: bool
-                   ) -> tuple[torch.Tensor, Any, Any]:
+def _forward_masks(rows: RowBuffers, shared_len: torch.Tensor, group: int, kv_heads: int, dtype: torch.dtype, *,
+                   with_biases: bool) -> tuple[torch.Tensor, Any, Any]:
     """Per forward, for every layer: the flat (row, slot) index of each query's K/V and, for `_cascade`, the
     additive masks (0 or -inf) of the shared positions (rows·group·queries × capacity) and of the own slots
-    (rows·kv_heads × group·queries × slots) each query may see."""
+    (rows·kv_heads × group·queries × slots) each query may see; ``shared_len``: the forward's rows' shared lengths."""
     slot = rows.query_slot  # (rows of this forward, queries)
     batch, queries = slot.shape
     flat = (rows.active * rows.slots + slot).reshape(-1)
     if not with_biases:  # a long row-by-row prefill masks inside SDPA: no rows × queries × window tensors
         return flat, None, None
-    shared_len = rows.shared_len if rows.active is rows._row_index else rows.shared_len[rows.active[:, 0]]
     # made on the device from Python scalars only: this runs inside CUDA graph capture, where a host copy fails
     shared = torch.zeros((batch, rows.shared.capacity), dtype=dtype, device=slot.device)
     shared.masked_fill_(rows._shared_index[None, :] >= shared_len[:, None], float("-inf"))
