@@ -41,6 +41,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-sizes", default="0,8,20",
                         help="prefix-reuse batch sizes to time (0: the default, chosen from free GPU memory)")
     parser.add_argument("--no-graphs", action="store_true", help="also time the default batch without CUDA graphs")
+    parser.add_argument("--unfused", action="store_true",
+                        help="also time the default batch through the model's own modules (not FusedLlama)")
     parser.add_argument("--shape", default="dsc-1.3b", choices=("dsc-1.3b", "smollm2-135m"))
     parser.add_argument("--profile", type=Path, default=None,
                         help="profile the last file of the default batch (torch.profiler table to this file)")
@@ -111,6 +113,8 @@ def main() -> None:
                args.lines) for b in args.batch_sizes.split(",")]
     if args.no_graphs:
         modes.append(("prefix reuse, batch auto, no CUDA graph", dict(prefix_reuse=True, cuda_graphs=False), args.lines))
+    if args.unfused:
+        modes.append(("prefix reuse, batch auto, unfused layers", dict(prefix_reuse=True, fused_layers=False), args.lines))
 
     warm = LineCompleter(**common, prefix_reuse=True, batch_size=2)
     timed(warm, files[0][0], files[0][1][:2], device)  # CUDA context, kernels, allocator

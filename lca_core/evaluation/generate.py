@@ -118,11 +118,15 @@ class LineCompleter:
     prefix_reuse: bool = True
     #: capture the decode step as a CUDA graph (CUDA only)
     cuda_graphs: bool = True
+    #: run Llama-family models through `fused_llama.FusedLlama` (half the kernels per decode step); other
+    #: models, or False, run through the model's own modules with the same attention
+    fused_layers: bool = True
     _newline: Any = attrs.field(default=None, init=False, repr=False)
     _device: Any = attrs.field(default=None, init=False, repr=False)
     _cache_kw: str = attrs.field(default="cache", init=False, repr=False)
     _shared: Any = attrs.field(default=None, init=False, repr=False)
     _steppers: dict = attrs.field(factory=dict, init=False, repr=False)
+    _rows_forward: Any = attrs.field(default=None, init=False, repr=False)
     _auto_rows: dict = attrs.field(factory=dict, init=False, repr=False)
     #: where the time went (prefix reuse): seconds of shared prefills, row prefills, graph captures and
     #: decode steps, and how many of each; written to eval.json so a slow run shows its reason
@@ -185,6 +189,7 @@ class LineCompleter:
             return predictions
         full, seen = shared_prompt([prompts[i] for i in live])
         shared = self._shared_kv()
+        self.rows_forward()  # fused weights first, so an automatic batch size sees the memory they take
         began = self._clock()
         shared_length = shared.load(self._prefill(full[:-1])) if len(full) > 1 else 0
         self._count(began, "shared_prefill_s", files=1, shared_tokens=shared_length)
@@ -228,6 +233,19 @@ class LineCompleter:
             self._auto_rows[slots] = 1 << (min(fits, MAX_AUTO_BATCH).bit_length() - 1)  # a power of two
         return max(1, min(lines, self._auto_rows[slots]))
 
+    def rows_forward(self) -> Any:
+        """The forward over row buffers: `FusedLlama` where the model qualifies (and ``fused_layers``), else
+        the model's own modules (`shared_prefix.model_forward`)."""
+        if self._rows_forward is None:
+            from functools import partial
+
+            from lca_core.evaluation.fused_llama import FusedLlama, unsupported
+            from lca_core.evaluation.shared_prefix import model_forward
+
+            fused = self.fused_layers and unsupported(self.model) is None
+            self._rows_forward = FusedLlama(self.model).forward if fused else partial(model_forward, self.model)
+        return self._rows_forward
+
     def _stepper(self, rows: int, slots: int) -> Any:
         """Row buffers and a decode step for ``rows`` (rounded up to a power of two) × ``slots``."""
         from lca_core.evaluation.shared_prefix import DecodeGraph, RowBuffers
@@ -236,7 +254,7 @@ class LineCompleter:
         if key not in self._steppers:
             while len(self._steppers) >= MAX_STEPPERS:  # the oldest shape's buffers and graph go first
                 self._steppers.pop(next(iter(self._steppers)))
-            self._steppers[key] = DecodeGraph(self.model, RowBuffers(self.model, key[0], slots, self._shared))
+            self._steppers[key] = DecodeGraph(self.rows_forward(), RowBuffers(self.model, key[0], slots, self._shared))
         return self._steppers[key]
 
     def _prefill_rows(self, stepper: Any, own: list[list[int]], seen: list[int]) -> Any:
@@ -260,8 +278,7 @@ class LineCompleter:
             ends = sorted({len(o) - 1 for o in chunk})  # logits only where a row's own tokens end
             buffers.active = torch.arange(start, end, device=self._device)[:, None]
             buffers.query_slot, buffers.prefill_seen = slots, seen[start:end]
-            logits = self.model(input_ids=ids, position_ids=positions, use_cache=False, lca_rows=buffers,
-                                logits_to_keep=torch.tensor(ends, device=self._device)).logits
+            logits = stepper.forward(ids, positions, buffers, torch.tensor(ends, device=self._device))
             for row, tokens in enumerate(chunk):
                 first[start + row] = logits[row, ends.index(len(tokens) - 1)]
             start = end

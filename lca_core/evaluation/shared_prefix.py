@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import torch
 
 #: the name under which `shared_prefix_attention` is registered with transformers' attention interface
@@ -56,17 +57,18 @@ class SharedKV:
 
 
 class RowBuffers:
-    """Per-row K/V buffers (rows × slots × kv_heads × dim per layer) over a `SharedKV`.
+    """Per-row K/V buffers (rows × kv_heads × slots × dim per layer) over a `SharedKV`.
 
     ``shared_len[b]``: how many shared positions row ``b`` sees. ``query_slot``: the buffer slot of each
     query token of the current forward (rows × queries); the step writes its keys and values there.
+    A row's slots of one KV head are contiguous, so the attention reads them without reordering.
     """
 
     def __init__(self, model: Any, rows: int, slots: int, shared: SharedKV):
         layers, _, kv_heads, dim, _ = _shape(model)
         device, dtype = shared.keys.device, shared.keys.dtype
         self.device, self.rows, self.slots, self.shared = device, rows, slots, shared
-        self.row_k = torch.zeros((layers, rows, slots, kv_heads, dim), device=device, dtype=dtype)
+        self.row_k = torch.zeros((layers, rows, kv_heads, slots, dim), device=device, dtype=dtype)
         self.row_v = torch.zeros_like(self.row_k)
         self.shared_len = torch.zeros(rows, dtype=torch.long, device=device)
         #: the slots of the decode step's one token per row (a static tensor: the CUDA graph reads it)
@@ -78,10 +80,11 @@ class RowBuffers:
         self.active = self._row_index
         #: host copy of shared_len for the rows of a prefill (it slices the shared part per row)
         self.prefill_seen: list[int] = []
-        #: the current forward's K/V index and attention masks, made by its first layer (`_forward_masks`)
-        self.masks: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        #: the current forward's shared state (`prepare_forward`): where its keys/values go, its masks
+        self.forward: ForwardState | None = None
         self._slot_index = torch.arange(slots, device=device)
         self._shared_index = torch.arange(shared.capacity, device=device)
+        self._kv_index = torch.arange(kv_heads, device=device)
 
     @staticmethod
     def bytes_per_row(model: Any, slots: int, shared_capacity: int) -> int:
@@ -93,45 +96,44 @@ class RowBuffers:
         return kv + scores + 2 * vocab * 4
 
 
-def shared_prefix_attention(module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-                            attention_mask: Any, scaling: float | None = None, dropout: float = 0.0,
-                            lca_rows: RowBuffers | None = None, **kwargs: Any) -> tuple[torch.Tensor, None]:
-    """transformers attention function: this step's keys/values go to the row buffers, then softmax over shared + own."""
-    rows = lca_rows
-    if rows is None:
-        raise RuntimeError(f"{ATTENTION_NAME} attention needs lca_rows= (a RowBuffers) in the forward call")
-    layer = module.layer_idx
-    _, heads, queries, dim = query.shape
-    kv_heads = key.shape[1]
+@attrs.frozen
+class ForwardState:
+    """What every layer of one forward shares, made once by `prepare_forward`.
+
+    ``write``: the (row, kv head, slot) index of each query's keys/values in a layer's row buffers, as
+    index tensors that broadcast to rows × queries × kv_heads. ``rows``: the forward's rows among the
+    buffers' (None: all of them, a decode step). ``cascade``: attention by `_cascade` (a decode step or
+    a short prefill), with its additive masks (0 or -inf) ``shared_bias`` (rows·group·queries ×
+    capacity) and ``own_bias`` (rows·kv_heads × group·queries × slots); else row by row through SDPA.
+    """
+
+    write: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    rows: torch.Tensor | None
+    cascade: bool
+    shared_bias: torch.Tensor | None
+    own_bias: torch.Tensor | None
+
+
+def prepare_forward(rows: RowBuffers, heads: int, kv_heads: int, dtype: torch.dtype, queries: int) -> ForwardState:
+    """Make (and keep in ``rows.forward``) the index and masks every layer of this forward uses."""
     decode = rows.active is rows._row_index
     cascade = decode or queries <= SHORT_PREFILL
-    index = None if decode else rows.active[:, 0]  # a prefill's rows among the buffers' (None: all of them)
-    if layer == 0 or rows.masks is None:  # what every layer of this forward shares: computed once per forward
-        shared_len = rows.shared_len if index is None else rows.shared_len[index]
-        rows.masks = _forward_masks(rows, shared_len, heads // kv_heads, kv_heads, query.dtype, with_biases=cascade)
-    flat, shared_bias, own_bias = rows.masks
-    # this forward's keys/values into their row slots: one copy each, through the flat (row, slot) index
-    rows.row_k[layer].view(-1, kv_heads, dim).index_copy_(0, flat, key.transpose(1, 2).reshape(-1, kv_heads, dim))
-    rows.row_v[layer].view(-1, kv_heads, dim).index_copy_(0, flat, value.transpose(1, 2).reshape(-1, kv_heads, dim))
-    scale = dim ** -0.5 if scaling is None else scaling
-    if not cascade:  # many own tokens (a cut file): fused attention row by row
-        return _prefill_attention(rows, layer, query, key, value, scale), None
-    # a decode step, or the usual prefill of a few tokens per row: softmax over shared + own at once
-    own_k = rows.row_k[layer] if index is None else rows.row_k[layer][index]
-    own_v = rows.row_v[layer] if index is None else rows.row_v[layer][index]
-    return _cascade(rows, layer, query, own_k, own_v, shared_bias, own_bias, scale), None
-
-
-def _forward_masks(rows: RowBuffers, shared_len: torch.Tensor, group: int, kv_heads: int, dtype: torch.dtype, *,
-                   with_biases: bool) -> tuple[torch.Tensor, Any, Any]:
-    """Per forward, for every layer: the flat (row, slot) index of each query's K/V and, for `_cascade`, the
-    additive masks (0 or -inf) of the shared positions (rows·group·queries × capacity) and of the own slots
-    (rows·kv_heads × group·queries × slots) each query may see; ``shared_len``: the forward's rows' shared lengths."""
+    index = None if decode else rows.active[:, 0]
     slot = rows.query_slot  # (rows of this forward, queries)
+    write = (rows.active[:, :, None], rows._kv_index[None, None, :], slot[:, :, None])
+    shared_bias = own_bias = None
+    if cascade:
+        shared_len = rows.shared_len if index is None else rows.shared_len[index]
+        shared_bias, own_bias = _masks(rows, shared_len, heads // kv_heads, kv_heads, dtype)
+    rows.forward = ForwardState(write, index, cascade, shared_bias, own_bias)
+    return rows.forward
+
+
+def _masks(rows: RowBuffers, shared_len: torch.Tensor, group: int, kv_heads: int,
+           dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """`_cascade`'s additive masks of the shared positions and of the own slots each query may see."""
+    slot = rows.query_slot
     batch, queries = slot.shape
-    flat = (rows.active * rows.slots + slot).reshape(-1)
-    if not with_biases:  # a long row-by-row prefill masks inside SDPA: no rows × queries × window tensors
-        return flat, None, None
     # made on the device from Python scalars only: this runs inside CUDA graph capture, where a host copy fails
     shared = torch.zeros((batch, rows.shared.capacity), dtype=dtype, device=slot.device)
     shared.masked_fill_(rows._shared_index[None, :] >= shared_len[:, None], float("-inf"))
@@ -139,19 +141,51 @@ def _forward_masks(rows: RowBuffers, shared_len: torch.Tensor, group: int, kv_he
     own = torch.zeros((batch, queries, rows.slots), dtype=dtype, device=slot.device)
     own.masked_fill_(rows._slot_index[None, None, :] > slot[:, :, None], float("-inf"))
     own = own[:, None, None].expand(batch, kv_heads, group, queries, -1).reshape(batch * kv_heads, group * queries, -1)
-    return flat, shared, own
+    return shared, own
+
+
+def attend(rows: RowBuffers, layer: int, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+           scale: float) -> torch.Tensor:
+    """Layer ``layer``'s attention of one forward (after `prepare_forward`): this forward's keys/values
+    (rows × kv_heads × queries × dim, any strides) go to their row slots, then each query (rows × heads ×
+    queries × dim) attends to its visible shared positions and own slots. Returns rows × queries × heads × dim."""
+    state = rows.forward
+    # one scatter per tensor: (rows, queries, kv_heads) index tensors, no reordering copy of the source
+    rows.row_k[layer].index_put_(state.write, key.transpose(1, 2))
+    rows.row_v[layer].index_put_(state.write, value.transpose(1, 2))
+    if not state.cascade:  # many own tokens (a cut file): fused attention row by row
+        return _prefill_attention(rows, layer, query, key, value, scale)
+    # a decode step, or the usual prefill of a few tokens per row: softmax over shared + own at once
+    own_k = rows.row_k[layer] if state.rows is None else rows.row_k[layer][state.rows]
+    own_v = rows.row_v[layer] if state.rows is None else rows.row_v[layer][state.rows]
+    return _cascade(rows, layer, query, own_k, own_v, state.shared_bias, state.own_bias, scale)
+
+
+def shared_prefix_attention(module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                            attention_mask: Any, scaling: float | None = None, dropout: float = 0.0,
+                            lca_rows: RowBuffers | None = None, **kwargs: Any) -> tuple[torch.Tensor, None]:
+    """transformers attention function: `attend` for models that run through their own modules."""
+    rows = lca_rows
+    if rows is None:
+        raise RuntimeError(f"{ATTENTION_NAME} attention needs lca_rows= (a RowBuffers) in the forward call")
+    layer = module.layer_idx
+    if layer == 0 or rows.forward is None:  # what every layer of this forward shares: made once per forward
+        prepare_forward(rows, query.shape[1], key.shape[1], query.dtype, query.shape[2])
+    scale = query.shape[-1] ** -0.5 if scaling is None else scaling
+    return attend(rows, layer, query, key, value, scale), None
 
 
 def _cascade(rows: RowBuffers, layer: int, query: torch.Tensor, own_k: torch.Tensor, own_v: torch.Tensor,
              shared_bias: torch.Tensor, own_bias: torch.Tensor, scale: float) -> torch.Tensor:
     """Attention of ``query`` (rows × heads × queries × dim) over the shared positions and the row's own slots
-    that the additive masks leave visible; one softmax over both (the exact attention of the row's prompt).
+    (``own_k``/``own_v``: rows × kv_heads × slots × dim) that the additive masks leave visible; one softmax
+    over both (the exact attention of the row's prompt). Returns rows × queries × heads × dim.
 
     Few kernels per layer, because a decode step of a small model is bound by their number: the masks come
     in precomputed, scaling and masking ride on the score products (baddbmm), one fp32 softmax covers both
-    parts."""
+    parts, and the sum of the two parts is written straight in the output's layout."""
     batch, heads, queries, dim = query.shape
-    kv_heads, slots = own_k.shape[2], own_k.shape[1]
+    kv_heads, slots = own_k.shape[1], own_k.shape[2]
     group = heads // kv_heads
     gq = group * queries
     capacity = rows.shared.capacity
@@ -161,16 +195,19 @@ def _cascade(rows: RowBuffers, layer: int, query: torch.Tensor, own_k: torch.Ten
     q_shared = q.transpose(0, 1).reshape(kv_heads, batch * gq, dim)
     shared_scores = torch.baddbmm(shared_bias, q_shared, rows.shared.keys[layer].transpose(1, 2), alpha=scale)
     # own part: (batch·kv_heads, group·queries, slots)
-    own_keys = own_k.permute(0, 2, 3, 1).reshape(batch * kv_heads, dim, slots)
+    own_keys = own_k.reshape(batch * kv_heads, slots, dim).transpose(1, 2)
     own_scores = torch.baddbmm(own_bias, q.reshape(batch * kv_heads, gq, dim), own_keys, alpha=scale)
     own_scores = own_scores.view(batch, kv_heads, gq, slots).transpose(0, 1)
     scores = torch.cat([shared_scores.view(kv_heads, batch, gq, capacity), own_scores], dim=-1)
     probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(own_v.dtype)
     shared_out = torch.bmm(probs[..., :capacity].reshape(kv_heads, batch * gq, capacity), rows.shared.values[layer])
-    own_out = torch.matmul(probs[..., capacity:].transpose(0, 1), own_v.permute(0, 2, 1, 3))  # (batch, kv, gq, dim)
-    out = shared_out.view(kv_heads, batch, gq, dim).transpose(0, 1) + own_out
-    out = out.view(batch, kv_heads, group, queries, dim).reshape(batch, heads, queries, dim)
-    return out.transpose(1, 2).contiguous()
+    own_probs = probs[..., capacity:].transpose(0, 1).reshape(batch * kv_heads, gq, slots)
+    own_out = torch.bmm(own_probs, own_v.reshape(batch * kv_heads, slots, dim))
+    # the sum lands in rows × queries × heads × dim memory order, ready for the output projection
+    out = torch.empty((batch, queries, kv_heads, group, dim), dtype=own_v.dtype, device=own_v.device)
+    torch.add(shared_out.view(kv_heads, batch, group, queries, dim).transpose(0, 1),
+              own_out.view(batch, kv_heads, group, queries, dim), out=out.permute(0, 2, 3, 1, 4))
+    return out.view(batch, queries, heads, dim)
 
 
 def _prefill_attention(rows: RowBuffers, layer: int, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
@@ -222,18 +259,21 @@ class attention_implementation:  # noqa: N801 - used as a context manager, like 
 
 
 class DecodeGraph:
-    """One decode step (one token per row) captured as a CUDA graph over static input tensors."""
+    """One decode step (one token per row) captured as a CUDA graph over static input tensors.
 
-    def __init__(self, model: Any, rows: RowBuffers):
-        self.model, self.rows = model, rows
+    ``forward(tokens, positions, rows, keep)`` is the model's forward over the row buffers (logits of
+    the last ``keep`` queries): `fused_llama.FusedLlama.forward` or `model_forward` bound to a model.
+    """
+
+    def __init__(self, forward: Any, rows: RowBuffers):
+        self.forward, self.rows = forward, rows
         self.tokens = torch.zeros((rows.rows, 1), dtype=torch.long, device=rows.device)
         self.positions = torch.zeros_like(self.tokens)
         self.graph: Any = None
         self.logits: torch.Tensor | None = None
 
     def _forward(self) -> torch.Tensor:
-        return self.model(input_ids=self.tokens, position_ids=self.positions, use_cache=False,
-                          logits_to_keep=1, lca_rows=self.rows).logits[:, -1]
+        return self.forward(self.tokens, self.positions, self.rows, 1)[:, -1]
 
     def capture(self) -> None:
         """Warm up on a side stream (kernels, cuBLAS handles), then record the step."""
@@ -261,3 +301,11 @@ class DecodeGraph:
             return self._forward()
         self.graph.replay()
         return self.logits
+
+
+def model_forward(model: Any, tokens: torch.Tensor, positions: torch.Tensor, rows: RowBuffers,
+                  keep: Any) -> torch.Tensor:
+    """The model's own forward over the row buffers (inside ``attention_implementation(model, ATTENTION_NAME)``):
+    logits of the queries ``keep`` selects (transformers' ``logits_to_keep``)."""
+    return model(input_ids=tokens, position_ids=positions, use_cache=False, logits_to_keep=keep,
+                 lca_rows=rows).logits

@@ -18,10 +18,10 @@ def test_prompt_pieces():
     assert tail([1, 2, 3], 0) == [] and tail([1, 2, 3], 2) == [2, 3]
 
 
-@pytest.mark.parametrize("batch_size", [0, 1, 4, 5])
-def test_prefix_reuse_predicts_exactly_what_the_baseline_does(tiny_model, tokenizer, batch_size):
+@pytest.mark.parametrize(("batch_size", "fused"), [(0, True), (1, True), (4, True), (5, True), (4, False)])
+def test_prefix_reuse_predicts_exactly_what_the_baseline_does(tiny_model, tokenizer, batch_size, fused):
     reuse = LineCompleter(model=tiny_model, tokenizer=tokenizer, max_seq_len=512, max_new_tokens=12,
-                          batch_size=batch_size, prefix_reuse=True)
+                          batch_size=batch_size, prefix_reuse=True, fused_layers=fused)
     baseline = LineCompleter(model=tiny_model, tokenizer=tokenizer, max_seq_len=512, max_new_tokens=12,
                              prefix_reuse=False)
     predicted = reuse.complete(CONTEXT, COMPLETION, LINES)
@@ -30,20 +30,26 @@ def test_prefix_reuse_predicts_exactly_what_the_baseline_does(tiny_model, tokeni
     assert len(set(predicted)) > 1  # a degenerate model answering one string everywhere would prove nothing
 
 
-def test_one_long_forward_per_file_and_short_own_prefills(tiny_model, tokenizer):
+@pytest.mark.parametrize("fused", [True, False])
+def test_one_long_forward_per_file_and_short_own_prefills(tiny_model, tokenizer, fused):
     completer = LineCompleter(model=tiny_model, tokenizer=tokenizer, max_seq_len=512, max_new_tokens=6,
-                              batch_size=8)
-    lengths = []
-    handle = tiny_model.register_forward_pre_hook(
-        lambda module, args, kwargs: lengths.append(kwargs["input_ids"].shape[-1]), with_kwargs=True)
+                              batch_size=8, fused_layers=fused)
+    shared, rows = [], []
+    handle = tiny_model.register_forward_pre_hook(  # the model's own forward: the shared prefill (and rows, unfused)
+        lambda module, args, kwargs: (rows if "lca_rows" in kwargs else shared).append(kwargs["input_ids"].shape[-1]),
+        with_kwargs=True)
+    forward = completer.rows_forward()
+    completer._rows_forward = lambda tokens, *rest: (rows.append(tokens.shape[-1]), forward(tokens, *rest))[1]
     try:
         completer.complete(CONTEXT, COMPLETION, LINES)
     finally:
         handle.remove()
     ctx, prefixes = completer.encode(CONTEXT, COMPLETION, LINES)
-    assert lengths[0] == len(ctx) + max(len(p) for p in prefixes) - 1  # the longest prompt, once
-    assert lengths[1] < 8  # each row prefills only where its prompt leaves the longest one
-    assert all(n == 1 for n in lengths[2:])  # then one token per decode step for all rows together
+    assert shared == [len(ctx) + max(len(p) for p in prefixes) - 1]  # the longest prompt, once
+    if not fused:  # the wrapper and the model's hook both saw each rows forward
+        rows = rows[::2]
+    assert rows[0] < 8  # each row prefills only where its prompt leaves the longest one
+    assert len(rows) > 2 and all(n == 1 for n in rows[1:])  # then one token per decode step for all rows together
 
 
 def test_rows_that_leave_the_shared_prompt_early_still_match_the_baseline(tiny_model, tokenizer):
