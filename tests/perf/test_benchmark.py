@@ -27,3 +27,17 @@ def test_tiny_benchmark_runs_trainer_and_baseline(tmp_path):
     # same random weights (seed 0) and the same first batch: both start from the same loss
     assert abs(runs["hf"]["final_ce"] - runs["project"]["final_ce"]) < 0.05
     assert "vs hf" in result.stdout and "1.00x" in result.stdout
+
+
+@pytest.mark.slow
+def test_eval_agreement_three_decoding_paths_agree_in_float32(tmp_path):
+    """benchmarks/eval_agreement.py on the quickstart run file (random Llama, CPU, float32): the fused and
+    unfused prefix-reuse paths give the reference's text for every line."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "eval_agreement.py"), str(ROOT / "examples" / "quickstart.toml"),
+         "--limit", "2", "--max-new-tokens", "6", "--json", str(tmp_path / "agreement.json")],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = json.loads((tmp_path / "agreement.json").read_text())
+    assert found["lines"] > 3 and len(found["ways"]) == 3
+    assert all(way["same_as_reference"] == f"{found['lines']}/{found['lines']}" for way in found["ways"].values())
