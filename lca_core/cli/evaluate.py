@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, flag) < 0 or (flag == "max_new_tokens" and getattr(args, flag) == 0):
             raise ConfigError([ConfigProblem(f"--{flag.replace('_', '-')}", f"must be positive, got {getattr(args, flag)}")])
     max_seq_len = args.max_seq_len or config.preprocessor.instance.max_seq_len
-    if max_seq_len <= args.max_new_tokens:
+    if args.mode == "generation" and max_seq_len <= args.max_new_tokens:  # teacher-forced mode generates nothing
         raise ConfigError([ConfigProblem("--max-seq-len", f"{max_seq_len} leaves no room for the prompt with "
                                                           f"--max-new-tokens {args.max_new_tokens}")])
     settings = Settings(
