@@ -32,7 +32,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-seq-len", type=int, default=0, help="default: [preprocessor] max_seq_len")
     parser.add_argument("--max-new-tokens", type=int, default=100)
     parser.add_argument("--json", type=Path, help="also write the results here")
-    return parser.parse_args()
+    return parser.parse_intermixed_args()  # overrides may come after the options
 
 
 def main() -> None:
