@@ -13,7 +13,7 @@ SDPA, fused AdamW, full logits, ``F.cross_entropy``, clipping at 2.
 
 A variant is ``hf`` or ``project`` followed by ``:key=value,...`` overriding ``shape``, ``seq``, ``steps``,
 ``warmup``, ``compile`` (auto/0/1), ``loss`` (auto/chunked/liger/full), ``ckpt`` (0/1), ``mlp`` (0/1:
-``[model] checkpoint_mlp``) and ``fp8`` (0 / tensorwise / rowwise: ``[model] float8``, torchao float8 training of the decoder
+``[model] checkpoint_mlp``) and ``fp8`` (0 / tensorwise / rowwise: torchao float8 training of the decoder
 layers' linears, project only; needs ``torchao``). The last table
 row per shape is compared with that shape's ``hf`` row. MFU counts 6N + 6·L·d·T (causal attention) per
 token against 989 TFLOP/s (H100 SXM bf16 dense).
@@ -109,8 +109,7 @@ def build_project(spec: dict[str, str], device: str, run_dir: Path, *, distribut
                                  config=model_config(SHAPES[spec["shape"]], int(spec["seq"])),
                                  dtype="bfloat16" if device.startswith("cuda") else "float32", attn_implementation="sdpa",
                                  compile=compile_, gradient_checkpointing=spec["ckpt"] == "1", device=device,
-                                 checkpoint_mlp=spec["mlp"] == "1",
-                                 float8={"0": "off", "1": "tensorwise"}.get(spec["fp8"], spec["fp8"]))
+                                 checkpoint_mlp=spec["mlp"] == "1")
     trainer_kwargs: dict[str, Any] = dict(max_iters=1 << 30, micro_batch_size=1, gradient_accumulation_steps=accum,
                                           learning_rate=1e-5, valid_freq=0, shuffle=False, max_grad_norm=2.0)
     if "loss_impl" in {f.name for f in __import__("attrs").fields(TrainerSection)}:
@@ -122,11 +121,28 @@ def build_project(spec: dict[str, str], device: str, run_dir: Path, *, distribut
     hardware = choose_hardware(model_section)
     with torch.device(device):  # random init straight on the GPU: seconds instead of a minute on the CPU
         model = load_model(config, hardware)
+    if spec["fp8"] != "0":
+        # the layers were given compile() in load_model, but Dynamo traces them at their first call: now
+        to_float8(model, spec["fp8"])
     trainer = Trainer(config=config, model=model, tokenizer=None, hardware=hardware,
                       train_data=RandomTokens(model.config.vocab_size, int(spec["seq"])), valid_data=None,
                       scheduler=ConstantLR(), logger=NullLogger(), checkpoints=CheckpointManager(run_dir / "ckpt"),
                       progress=False, **({"distributed": distributed} if distributed is not None else {}))
     return trainer.train_step, model
+
+
+def to_float8(model: Any, recipe: str) -> None:
+    """torchao's float8 training (dynamic scaling; ``recipe`` tensorwise / rowwise) for every decoder-layer
+    linear whose sizes the FP8 matrix product takes (multiples of 16); the output projection stays bf16
+    (the fused loss reads its weight directly)."""
+    from torchao.float8 import Float8LinearConfig, convert_to_float8_training
+
+    from lca_core.models.compile import decoder_layers
+
+    config = Float8LinearConfig.from_recipe_name({"1": "tensorwise"}.get(recipe, recipe))
+    for layer in decoder_layers(model):
+        convert_to_float8_training(layer, config=config, module_filter_fn=lambda module, fqn: (
+            module.in_features % 16 == 0 and module.out_features % 16 == 0))
 
 
 def build_hf(spec: dict[str, str], device: str, *, tuned: bool = False) -> tuple[Any, Any]:

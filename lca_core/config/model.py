@@ -44,10 +44,4 @@ class ModelSection:
         False, doc="Recompute only each decoder layer's MLP in the backward pass instead of saving its wide "
         "intermediates: most of the memory of full checkpointing at a fraction of its cost (docs/training.md)."
     )
-    float8: Literal["off", "tensorwise", "rowwise"] = param(
-        "off", doc="Training: FP8 matrix products in the decoder layers' linears (torchao float8 training, dynamic "
-        "scaling per tensor or per row); needs `pip install torchao` and an NVIDIA GPU of compute capability 8.9+. "
-        "tensorwise measured +4.5% tokens/s and -7 GiB at 16k on an H200, loss within bf16's run-to-run spread "
-        "(docs/performance.md). Evaluation always runs the saved bf16 weights."
-    )
     trust_remote_code: bool = param(False, doc="Allow code from the model repository to run (off unless you trust it).")

@@ -53,9 +53,7 @@ def load_eval_model(config: Any, choice: ModelChoice) -> tuple[Any, Any, Any]:
     """Model, tokenizer and hardware for one --checkpoint choice; never compiled (decode shapes change every step)."""
     from lca_core.models.loading import choose_hardware, load_model, load_tokenizer
 
-    # FP8 is a training setting: evaluation runs the saved bf16 weights as they are
-    hardware = attrs.evolve(choose_hardware(attrs.evolve(config.model, float8="off")), compile=False,
-                            gradient_checkpointing=False)
+    hardware = attrs.evolve(choose_hardware(config.model), compile=False, gradient_checkpointing=False)
     has_tokenizer = choice.model_dir is not None and any(
         (choice.model_dir / name).exists() for name in ("tokenizer.json", "tokenizer_config.json"))
     tokenizer = load_tokenizer(config, from_dir=choice.model_dir if has_tokenizer else None)

@@ -22,7 +22,6 @@ class Hardware:
     compile: bool  # torch.compile per decoder layer
     gradient_checkpointing: bool
     reasons: dict[str, str] = attrs.field(factory=dict)
-    float8: str = "off"  # torchao float8 training recipe for the decoder layers' linears, or "off"
 
     def torch_dtype(self, name: str | None = None) -> Any:
         import torch
@@ -190,29 +189,6 @@ def choose_hardware(model: Any) -> Hardware:
     reasons["compile"] = f"{compile_} — {why}"
     reasons["gradient_checkpointing"] = f"{model.gradient_checkpointing} — " + (
         "asked for in the run file" if model.gradient_checkpointing else "off unless asked (costs ~20% speed)")
-    float8 = getattr(model, "float8", "off")
-    if float8 != "off":
-        reasons["float8"] = f"{float8} — {float8_reason(device)}"
     return Hardware(device=device, param_dtype=param_dtype, autocast_dtype=autocast_dtype, grad_scaler=grad_scaler,
                     attn_implementation=attn, compile=compile_, gradient_checkpointing=model.gradient_checkpointing,
-                    reasons=reasons, float8=float8)
-
-
-def float8_reason(device: str) -> str:
-    """Why [model] float8 can run on ``device`` (a ConfigError at ``model.float8`` when it cannot)."""
-    import torch
-
-    from lca_core.models.float8 import MIN_CAPABILITY
-
-    if importlib.util.find_spec("torchao") is None:
-        raise ConfigError([ConfigProblem("model.float8", "FP8 training needs torchao, which is not installed: "
-                                                         "pip install torchao (or set float8 = \"off\")")])
-    if not device.startswith("cuda"):
-        return "on the CPU torchao emulates FP8 (checks and tests only: slower than float32, no memory saved)"
-    capability = torch.cuda.get_device_capability(torch.device(device))
-    if capability < MIN_CAPABILITY:
-        raise ConfigError([ConfigProblem("model.float8", f"FP8 matrix products need compute capability "
-                                         f"{'.'.join(map(str, MIN_CAPABILITY))} or newer (Ada, Hopper); "
-                                         f"{torch.cuda.get_device_name(torch.device(device))} has "
-                                         f"{'.'.join(map(str, capability))}: set float8 = \"off\"")])
-    return "torchao float8 training of the decoder layers' linears (the output projection stays bf16)"
+                    reasons=reasons)

@@ -265,10 +265,6 @@ def load_model(config: Any, hardware: Hardware, *, tokenizer: Any = None, from_d
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     elif getattr(model_section, "checkpoint_mlp", False):
         checkpoint_mlps(model)
-    if getattr(hardware, "float8", "off") != "off":
-        from lca_core.models.float8 import convert_to_float8
-
-        convert_to_float8(model, hardware.float8)
     if hardware.compile:
         compile_decoder_layers(model)
     return model

@@ -51,28 +51,3 @@ def packed_forward_kwargs(batch: dict[str, Any]) -> dict[str, Any]:
     return {"position_ids": batch["position_ids"], "cu_seq_lens_q": batch["cu_seq_lens"],
             "cu_seq_lens_k": batch["cu_seq_lens"], "max_length_q": batch["max_length"],
             "max_length_k": batch["max_length"]}
-
-
-def pad_to_multiple(batch: dict[str, Any], multiple: int) -> dict[str, Any]:
-    """A (rows × width) micro-batch right-padded to a multiple of ``multiple`` tokens (FP8 matrix products
-    take no other lengths). The tail is out of the loss (``loss_mask`` 0), the categories (-1) and the
-    metrics (``target_attention_mask`` 0), but not out of attention: a causal model never lets an
-    earlier token see a later one, so an all-true ``attention_mask`` stays all true and SDPA keeps its
-    fused causal kernel; the tail's own outputs are simply never used."""
-    import torch
-
-    ids = batch["input_ids"]
-    rows, width = ids.shape
-    tail = -width % multiple
-    if not tail:
-        return batch
-    valid = batch.get("target_attention_mask", batch.get("attention_mask"))
-    valid = torch.ones((rows, width), dtype=torch.bool) if valid is None else valid.bool()
-    mask = batch.get("attention_mask")
-    fill = {**FILL, "attention_mask": bool(mask.all()) if mask is not None else 1}
-    out: dict[str, Any] = {}
-    for key, value in {**batch, "target_attention_mask": valid}.items():
-        if isinstance(value, torch.Tensor) and value.shape[:2] == (rows, width):
-            value = torch.cat([value, torch.full((rows, tail, *value.shape[2:]), fill.get(key, 0), dtype=value.dtype)], 1)
-        out[key] = value
-    return out

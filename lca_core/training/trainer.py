@@ -52,7 +52,7 @@ from lca_core.training.metrics import (
     token_cross_entropy,
 )
 from lca_core.models.vocabulary import newline_token_mask
-from lca_core.training.packing import pack_micro_batch, packed_forward_kwargs, pad_to_multiple
+from lca_core.training.packing import pack_micro_batch, packed_forward_kwargs
 from lca_core.training.optim import build_grad_scaler, build_optimizer, set_learning_rate
 from lca_core.training.progress import ProgressSettings, make_progress
 from lca_core.training.recovery import after_failure
@@ -326,10 +326,6 @@ class Trainer:
         return self._loader
 
     def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
-        if getattr(self.hardware, "float8", "off") != "off":  # FP8 matrix products need lengths in multiples of 16
-            from lca_core.models.float8 import FP8_MULTIPLE
-
-            batch = pad_to_multiple(batch, FP8_MULTIPLE)
         mask = batch.get("attention_mask")
         if mask is not None and bool(mask.all()):
             # Checked here on the host copy (a device check would sync): without a mask SDPA keeps its

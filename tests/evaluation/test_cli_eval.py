@@ -118,10 +118,15 @@ def test_eval_compares_composers_and_checkpoints_side_by_side(tmp_path, tokenize
     # teacher forcing generates no text: no predictions file, and the output does not list one
     assert not (tmp_path / "forced" / "predictions.jsonl").exists() and "predictions.jsonl" not in forced.stdout
 
-    # another command into the same folder says whose results it replaces
+    # another command into the same folder says whose results it replaces; teacher forcing generates
+    # nothing, so a window shorter than --max-new-tokens (100) is fine there, and refused in generation
     again = lca_run("eval", "tiny.toml", "--mode", "teacher-forced", "--checkpoint", "last", "--limit", "1",
-                    "--composer", "path_distance", "--max-seq-len", "160", "--out", "forced", cwd=tmp_path)
+                    "--composer", "path_distance", "--max-seq-len", "96", "--out", "forced", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+    short = lca_run("eval", "tiny.toml", "--checkpoint", "last", "--max-seq-len", "96", "--out", "short", cwd=tmp_path,
+                    traceback=False)
+    assert short.returncode == 2 and "--max-seq-len: 96 leaves no room for the prompt with --max-new-tokens 100" \
+        in short.stderr
     assert "lca-run eval: replacing the results of `lca-run eval tiny.toml --mode teacher-forced" in again.stderr
     assert "give --out DIR to keep both" in again.stderr
 
