@@ -8,9 +8,8 @@ however little it computes. This forward does the same arithmetic in fewer kerne
   copy of the weight rows: a row permutation with signs, so each product element is the same dot
   product, negated or not); rotary embedding is then a multiply-add over q and k together;
 - one matrix product for the MLP's gate and up projections;
-- RMSNorm as one fused kernel (``torch.nn.functional.rms_norm``; transformers' module is ≈ 8 kernels).
-  The fused kernel rounds to the weight's dtype once, where transformers rounds before multiplying by
-  the weight: in bfloat16 an element can differ in its last bit; in float32 they agree;
+- RMSNorm as a fused normalisation and a multiply (``torch.nn.functional.rms_norm``; transformers'
+  module is ≈ 8 kernels), rounding where transformers rounds: the same bits in bfloat16 on the CPU;
 - the attention of `shared_prefix` (shared keys read once for all rows, masks made once per forward).
 
 Only plain Llama layers qualify (`unsupported` says why a model does not); every other model runs
@@ -78,8 +77,11 @@ class FusedLayer:
 
 
 def _norm(x: torch.Tensor, weight_eps: tuple[torch.Tensor, float]) -> torch.Tensor:
+    """transformers' LlamaRMSNorm in two kernels: normalised in float32 and rounded to x's dtype (one fused
+    kernel), then times the weight in that dtype. With the weight inside the fused kernel (one rounding
+    instead of two) a bf16 SmolLM2 gave 36 instead of 41 of 48 lines the reference gives (CPU)."""
     weight, eps = weight_eps
-    return F.rms_norm(x, (x.shape[-1],), weight, eps)
+    return F.rms_norm(x, (x.shape[-1],), None, eps) * weight
 
 
 class FusedLlama:

@@ -193,13 +193,17 @@ def _cascade(rows: RowBuffers, layer: int, query: torch.Tensor, own_k: torch.Ten
     q = query.reshape(batch, kv_heads, gq, dim)
     # shared part: one batched product per KV head, all rows and queries stacked as its M dimension
     q_shared = q.transpose(0, 1).reshape(kv_heads, batch * gq, dim)
-    shared_scores = torch.baddbmm(shared_bias, q_shared, rows.shared.keys[layer].transpose(1, 2), alpha=scale)
-    # own part: (batch·kv_heads, group·queries, slots)
+    # both parts' scores side by side in one buffer, the shared ones written there by their product (a
+    # strided output): no concatenation, which copied the whole (rows × window) score matrix per layer
+    scores = torch.empty((kv_heads, batch * gq, capacity + slots), dtype=query.dtype, device=query.device)
+    torch.baddbmm(shared_bias, q_shared, rows.shared.keys[layer].transpose(1, 2), alpha=scale,
+                  out=scores[..., :capacity])
+    # own part: (batch·kv_heads, group·queries, slots), then into its columns (a small copy)
     own_keys = own_k.reshape(batch * kv_heads, slots, dim).transpose(1, 2)
     own_scores = torch.baddbmm(own_bias, q.reshape(batch * kv_heads, gq, dim), own_keys, alpha=scale)
-    own_scores = own_scores.view(batch, kv_heads, gq, slots).transpose(0, 1)
-    scores = torch.cat([shared_scores.view(kv_heads, batch, gq, capacity), own_scores], dim=-1)
-    probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(own_v.dtype)
+    scores[..., capacity:].view(kv_heads, batch, gq, slots).copy_(
+        own_scores.view(batch, kv_heads, gq, slots).transpose(0, 1))
+    probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(own_v.dtype).view(kv_heads, batch, gq, -1)
     shared_out = torch.bmm(probs[..., :capacity].reshape(kv_heads, batch * gq, capacity), rows.shared.values[layer])
     own_probs = probs[..., capacity:].transpose(0, 1).reshape(batch * kv_heads, gq, slots)
     own_out = torch.bmm(own_probs, own_v.reshape(batch * kv_heads, slots, dim))
