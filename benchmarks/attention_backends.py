@@ -99,7 +99,7 @@ def main() -> None:
             forward = timed(lambda: fn(q, k, v), device, args.steps)
             both = timed(lambda: torch.autograd.grad(fn(q, k, v), (q, k, v), grad), device, args.steps)
         except RuntimeError as exc:  # a backend that does not support this device, dtype or shape
-            print(f"{name:<10} not available: {str(exc).splitlines()[0][:120]}")
+            print(f"{name:<10} not available: {str(exc).splitlines()[0]}")
             continue
         backward = both - forward
         row = {"forward_ms": round(1e3 * forward, 3), "backward_ms": round(1e3 * backward, 3),

@@ -4,7 +4,7 @@ For the first ``--limit`` datapoints of a run file's [data], composed by ``--com
 is completed three ways with the model of [model]: without prefix reuse (each prompt from scratch through
 the model's own modules: the reference), with prefix reuse through the model's own modules, and with
 prefix reuse through `FusedLlama` (the default for Llama models). Prints, per way, the seconds per line
-and how many lines give the reference's text. In float32 all three agree (tests/evaluation); in bfloat16
+and how many lines give the reference's text. In float32 all three agree (tests/perf/test_benchmark.py); in bfloat16
 different kernels round differently, and a near-tie between two tokens can turn a greedy line.
 
     python benchmarks/eval_agreement.py examples/smollm2-135m-gguf.toml --max-seq-len 8192 --limit 4 \\
@@ -24,7 +24,7 @@ WAYS = {"reference (no prefix reuse)": dict(prefix_reuse=False),
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("run_file", type=Path)
     parser.add_argument("overrides", nargs="*", help="key=value overrides of the run file, as for lca-run")
     parser.add_argument("--composer", default=None, help="default: the run file's [composer]")
@@ -38,6 +38,8 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     import torch
 
+    from lca_core.api.errors import ConfigError, ConfigProblem, RunError
+    from lca_core.api.plugins import get_plugin_manager
     from lca_core.config.loader import load_run_config
     from lca_core.evaluation.build import build_composer, eval_datapoints, load_eval_model
     from lca_core.evaluation.checkpoints import ModelChoice
@@ -46,18 +48,26 @@ def main() -> None:
 
     args = parse_args()
     config = load_run_config(args.run_file, args.overrides)
-    model, tokenizer, hardware = load_eval_model(config, ModelChoice("base", None))
-    composer = build_composer(config, args.composer or config.composer.name, tokenizer)
+    name = args.composer or config.composer.name
+    get_plugin_manager().registry("composer").load(name, path="--composer")  # before any weights are loaded
     window = args.max_seq_len or config.preprocessor.instance.max_seq_len
-    files = []
-    for index, datapoint in enumerate(eval_datapoints(config, args.limit)):
+    if window <= args.max_new_tokens:
+        raise ConfigError([ConfigProblem("--max-seq-len", f"{window} leaves no room for the prompt with "
+                                                          f"--max-new-tokens {args.max_new_tokens}")])
+    model, tokenizer, hardware = load_eval_model(config, ModelChoice("base", None))
+    composer = build_composer(config, name, tokenizer)
+    files, datapoints = [], eval_datapoints(config, args.limit)
+    for index, datapoint in enumerate(datapoints):
         composed = composer.compose(datapoint)
         lines = sorted({line for line, _ in scored_lines(composed, DEFAULT_CATEGORIES, index=index)})
         if lines:
             files.append((full_context(composed), composed["composed_completion"], lines))
     if not files:
-        raise SystemExit(f"no scored {'/'.join(DEFAULT_CATEGORIES)} line in the first {args.limit} datapoints: "
-                         "raise --limit")
+        raise RunError(f"no scored {'/'.join(DEFAULT_CATEGORIES)} line in the first {args.limit} datapoints: "
+                       "raise --limit")
+    print(f"{len(files)} of {len(datapoints)} datapoints have scored {'/'.join(DEFAULT_CATEGORIES)} lines "
+          f"({sum(len(f[2]) for f in files)} lines), window {window} tokens, {model.dtype} on {hardware.device}",
+          flush=True)
     results = {"device": str(hardware.device), "dtype": str(model.dtype), "window": window, "files": len(files),
                "lines": sum(len(f[2]) for f in files), "torch": torch.__version__, "ways": {}}
     reference = None
@@ -79,4 +89,15 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from lca_core.api.errors import ConfigError, RunError
+
+    try:
+        main()
+    except ConfigError as exc:  # what the run file or the options got wrong: one message, exit 2 as lca-run does
+        print(f"eval_agreement.py: configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except RunError as exc:
+        print(f"eval_agreement.py: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -118,7 +118,7 @@ class LineCompleter:
     prefix_reuse: bool = True
     #: capture the decode step as a CUDA graph (CUDA only)
     cuda_graphs: bool = True
-    #: run Llama-family models through `fused_llama.FusedLlama` (half the kernels per decode step); other
+    #: run plain Llama models (model_type llama) through `fused_llama.FusedLlama` (half the kernels per decode step); other
     #: models, or False, run through the model's own modules with the same attention
     fused_layers: bool = True
     _newline: Any = attrs.field(default=None, init=False, repr=False)

@@ -142,22 +142,28 @@ def _teacher_forced_scorer(model, tokenizer, settings) -> Callable[[int, dict, l
     newline = newline_token_mask(tokenizer, model.get_output_embeddings().weight.shape[0])
 
     def score(index: int, composed: dict, targets: list[tuple[int, str]]) -> FileResult | None:
-        encoded = encode_file(tokenizer, full_context(composed), composed["composed_completion"], dict(targets),
+        windows = encode_file(tokenizer, full_context(composed), composed["composed_completion"], dict(targets),
                               settings.max_seq_len)
-        categories = encoded.categories
-        # Logits only from the first labelled position on: a 16k x 32k fp32 logit matrix is 2 GB.
-        first = next((i for i, c in enumerate(categories) if c >= 0), len(categories))
-        if first == len(categories):
+        scores: list[LineScore] = []
+        offset = 0  # line numbers of later windows follow those of earlier ones (one file, unique lines)
+        for encoded in windows:
+            categories = encoded.categories
+            # Logits only from the first labelled position on: a 16k x 32k fp32 logit matrix is 2 GB.
+            first = next((i for i, c in enumerate(categories) if c >= 0), len(categories))
+            if first == len(categories):
+                continue
+            with torch.inference_mode():
+                logits = model(input_ids=torch.tensor([encoded.inputs], device=device), use_cache=False,
+                               logits_to_keep=len(encoded.inputs) - first).logits
+                outcomes = line_outcomes(logits, torch.tensor([encoded.targets[first:]]),
+                                         torch.tensor([categories[first:]]), newline, settings.min_new_tokens,
+                                         token_stats=True)
+            scores += [LineScore(file=index, line=offset + o.line, category=CATEGORY_NAMES[o.category],
+                                 exact_match=100.0 * o.matched, cross_entropy=o.cross_entropy,
+                                 top1_accuracy=100.0 * o.top1, top5_accuracy=100.0 * o.top5) for o in outcomes]
+            offset += len(encoded.targets)
+        if not scores:
             return None
-        with torch.inference_mode():
-            logits = model(input_ids=torch.tensor([encoded.inputs], device=device), use_cache=False,
-                           logits_to_keep=len(encoded.inputs) - first).logits
-            outcomes = line_outcomes(logits, torch.tensor([encoded.targets[first:]]),
-                                     torch.tensor([categories[first:]]), newline, settings.min_new_tokens,
-                                     token_stats=True)
-        scores = [LineScore(file=index, line=o.line, category=CATEGORY_NAMES[o.category],
-                            exact_match=100.0 * o.matched, cross_entropy=o.cross_entropy,
-                            top1_accuracy=100.0 * o.top1, top5_accuracy=100.0 * o.top5) for o in outcomes]
-        return FileResult(index, encoded.context_tokens, scores, [])
+        return FileResult(index, windows[0].context_tokens, scores, [])
 
     return score

@@ -132,14 +132,19 @@ class EncodedFile:
 
 def encode_file(
     tokenizer: Any, context: str, completion: str, line_categories: dict[int, str], max_seq_len: int
-) -> EncodedFile:
-    """Context + completion for one teacher-forced pass.
+) -> list[EncodedFile]:
+    """Context + completion for teacher forcing: one pass, or several windows for a file longer than the window.
 
     The completion is kept up to the end of its last scored line (later tokens cannot change a
     causal model's view of earlier ones, so they would only take the context's room), whole where it
     fits; the context is cut from the left, keeping a BOS. A token takes the category of the
     completion line its first character is on. The completion is tokenized whole, then cut, so
     every token is the one the full file has.
+
+    When the completion up to its last scored line is longer than the window, it is read in windows of
+    the window's size (no room for context), each starting half a window after the previous one, and
+    each scored line is scored in the first window that holds it whole: after at least half a window of
+    the file where the file has that much. A line longer than the window is not scored.
     """
     from lca_core.evaluation.generate import encode_context, tail
 
@@ -149,16 +154,47 @@ def encode_file(
     last = max(line_categories, default=len(line_starts) - 1)
     end = line_starts[last + 1] if last + 1 < len(line_starts) else len(completion) + 1
     kept = sum(1 for start, _ in encoded.offset_mapping if start < end)  # the tokens that start on a scored line or before
-    completion_ids = encoded.input_ids[:kept][: max_seq_len + 1 - head]
-    categories = []
+    completion_ids = encoded.input_ids[:kept]
+    token_lines = []
     line = 0
-    for start, _ in encoded.offset_mapping[: len(completion_ids)]:
+    for start, _ in encoded.offset_mapping[:kept]:
         while line + 1 < len(line_starts) and line_starts[line + 1] <= start:
             line += 1
-        name = line_categories.get(line)
-        categories.append(CATEGORY_IDS[name] if name is not None else -1)
-    ctx = ctx[:head] + tail(ctx[head:], max_seq_len + 1 - head - len(completion_ids))
+        token_lines.append(line)
+    categories = [CATEGORY_IDS[line_categories[n]] if n in line_categories else -1 for n in token_lines]
+    room = max_seq_len + 1 - head  # completion tokens one pass holds
+    if len(completion_ids) <= room:
+        ctx = ctx[:head] + tail(ctx[head:], room - len(completion_ids))
+        return [_pass(ctx, head, completion_ids, categories)]
+    return _windows(ctx[:head], completion_ids, categories, token_lines, room)
+
+
+def _pass(ctx: list[int], head: int, completion_ids: list[int], categories: list[int]) -> EncodedFile:
     ids = ctx + completion_ids
     # position t predicts token t+1; the first completion token needs one token in front of it
     category_row = [-1] * (len(ctx) - 1) + categories if ctx else categories[1:]
     return EncodedFile(ids[:-1], ids[1:], category_row, len(ctx) - head)
+
+
+def _windows(bos: list[int], ids: list[int], categories: list[int], token_lines: list[int],
+             room: int) -> list[EncodedFile]:
+    """Half-overlapping windows of ``room`` completion tokens (behind the BOS, if any); each scored line in
+    the first window whose targets hold all of its tokens."""
+    stride = max(1, room // 2)
+    starts = list(range(0, len(ids) - room, stride)) + [len(ids) - room]
+    first_target = 1 - len(bos)  # without a BOS a window's first token is input only
+    spans: dict[int, list[int]] = {}
+    for t, (line, category) in enumerate(zip(token_lines, categories)):
+        if category >= 0:
+            spans.setdefault(line, [t, t])[1] = t
+    assigned: dict[int, set[int]] = {s: set() for s in starts}
+    for line, (first, last) in spans.items():
+        window = next((s for s in starts if s + first_target <= first and last < s + room), None)
+        if window is not None:  # else: a line longer than the window
+            assigned[window].add(line)
+    passes = []
+    for s in starts:
+        if assigned[s]:
+            kept = [c if token_lines[t] in assigned[s] else -1 for t, c in enumerate(categories[s:s + room], s)]
+            passes.append(_pass(bos, len(bos), ids[s:s + room], kept))
+    return passes

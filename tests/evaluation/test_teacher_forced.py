@@ -82,11 +82,48 @@ def test_the_file_is_cut_after_its_last_scored_line_leaving_the_room_to_the_cont
     context = "".join(f"def helper_{i}(x):\n    return x + {i}\n" for i in range(40))
     completion = "import os\nvalue = 1\nother = 2\n" + "".join(f"tail_{i} = {i}\n" for i in range(30))
     whole = encode_file(tokenizer, context, completion, {1: "inproject", 32: "infile"}, 200)
-    cut = encode_file(tokenizer, context, completion, {1: "inproject"}, 200)
-    assert cut.context_tokens > whole.context_tokens  # the unscored tail gave its room to the context
-    assert len(cut.inputs) == len(whole.inputs) == 200
+    [cut] = encode_file(tokenizer, context, completion, {1: "inproject"}, 200)
+    # up to line 32 the file is longer than the window: two windows (line 1, line 32), no room for context
+    assert len(whole) == 2 and all(w.context_tokens == 0 and len(w.inputs) == 200 for w in whole)
+    assert cut.context_tokens > 0 and len(cut.inputs) == 200  # the unscored tail gave its room to the context
     # the tokens kept are those of the whole file, up to the newline that ends line 1
     ids = tokenizer(completion, add_special_tokens=False).input_ids
     k = next(k for k in range(len(ids), 0, -1) if cut.targets[-k:] == ids[:k])
     assert tokenizer.decode(ids[:k]).startswith("import os\nvalue = 1\n") and k < len(ids) // 2
     assert [c >= 0 for c in cut.categories[-k:]].count(True) >= 3  # line 1's tokens are scored
+
+
+LONG_FILE = "".join(f"tail_{i} = {i} + {i}\n" for i in range(60))
+SCORED = {2: "inproject", 30: "infile", 58: "infile"}
+
+
+def test_a_file_longer_than_the_window_is_read_in_overlapping_windows(tokenizer):
+    """Every scored line is scored once, whole, in a window of at most max_seq_len tokens (it used to be
+    dropped when it lay past the window)."""
+    from lca_core.data.schema import CATEGORY_IDS
+    from lca_core.evaluation.teacher_forced import encode_file
+
+    windows = encode_file(tokenizer, "def helper(x):\n    return x\n", LONG_FILE, SCORED, 64)
+    assert len(windows) >= 2 and all(len(w.inputs) <= 64 and w.context_tokens == 0 for w in windows)
+    scored = []
+    for w in windows:
+        runs, current = [], []
+        for target, category in zip(w.targets, w.categories):
+            if category >= 0:
+                current.append((target, category))
+            elif current:
+                runs.append(current)
+                current = []
+        runs += [current] if current else []
+        scored += [(tokenizer.decode([t for t, _ in run]), run[0][1]) for run in runs]
+    assert scored == [(f"tail_{n} = {n} + {n}\n", CATEGORY_IDS[c]) for n, c in SCORED.items()]
+
+
+def test_teacher_forced_scoring_of_a_long_file_scores_every_line(tiny_model, tokenizer):
+    from lca_core.evaluation.runner import Settings, _teacher_forced_scorer
+
+    score = _teacher_forced_scorer(tiny_model, tokenizer, Settings(mode="teacher-forced", max_seq_len=64))
+    result = score(3, {"composed_context": "def helper(x):\n    return x\n", "composed_completion": LONG_FILE},
+                   sorted(SCORED.items()))
+    assert [s.category for s in result.scores] == list(SCORED.values())
+    assert len({s.line for s in result.scores}) == 3 and all(s.cross_entropy > 0 for s in result.scores)
