@@ -131,6 +131,9 @@ class _Writer:
         title = f"{self.config.run_name}: {settings.mode}, {settings.max_seq_len} tokens"
         report.bar_chart(out / "eval.png", results, title=title)
         print(report.table(results))
+        if not any(result["categories"] for result in results):
+            print(f"lca-run eval: no {', '.join(settings.categories)} line was scored: the datapoints' completion_lines "
+                  "have none of these categories (--categories chooses others)", file=sys.stderr)
         if differences := report.comparison_table(self.comparisons):
             print(f"\n{differences}")
         written = [out / "eval.json", out / "eval.png"]

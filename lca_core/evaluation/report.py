@@ -138,7 +138,11 @@ def bar_chart(path: Path, results: list[dict[str, Any]], *, title: str) -> None:
         top = max((v for values in values_of.values() for v in values), default=0.0)
         axis.set_ylim(0, 100 if metric in ("edit_similarity", "top5_accuracy") else max(1.0 if metric in UNITS else 5.0,
                                                                                          1.15 * top))
-    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if metrics:
+        axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    else:  # no scored line: say so on the chart instead of an empty legend
+        axes[0][0].text(0.5, 0.5, "no line was scored", ha="center", va="center", transform=axes[0][0].transAxes)
+        axes[0][0].set_axis_off()
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -86,3 +86,15 @@ def test_comparisons_take_each_models_first_composer_as_the_reference():
     text = comparison_table(rows)
     assert "base  path_distance vs file_level  inproject: CE -0.750 (sd 0.354), better (lower) in 2 of 2 files" in text
     assert comparison_table([]) == ""
+
+
+def test_a_chart_without_scored_lines_says_so_without_warnings(tmp_path):
+    import warnings
+
+    from lca_core.evaluation.report import bar_chart
+
+    results = [{"model": "base", "composer": "file_level", "categories": {}, "context_tokens": {"mean": 0}}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib's "No artists with labels found" leaked to users before
+        bar_chart(tmp_path / "eval.png", results, title="empty")
+    assert (tmp_path / "eval.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
