@@ -38,10 +38,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     import torch
 
-    from lca_core.api.errors import ConfigError, ConfigProblem, RunError
+    from lca_core.api.errors import RunError
     from lca_core.api.plugins import get_plugin_manager
     from lca_core.config.loader import load_run_config
-    from lca_core.evaluation.build import build_composer, eval_datapoints, load_eval_model
+    from lca_core.evaluation.build import build_composer, eval_datapoints, eval_window, load_eval_model
     from lca_core.evaluation.checkpoints import ModelChoice
     from lca_core.evaluation.generate import LineCompleter
     from lca_core.evaluation.runner import DEFAULT_CATEGORIES, full_context, scored_lines
@@ -50,10 +50,7 @@ def main() -> None:
     config = load_run_config(args.run_file, args.overrides)
     name = args.composer or config.composer.name
     get_plugin_manager().registry("composer").load(name, path="--composer")  # before any weights are loaded
-    window = args.max_seq_len or config.preprocessor.instance.max_seq_len
-    if window <= args.max_new_tokens:
-        raise ConfigError([ConfigProblem("--max-seq-len", f"{window} leaves no room for the prompt with "
-                                                          f"--max-new-tokens {args.max_new_tokens}")])
+    window = eval_window(config, args.max_seq_len, args.max_new_tokens)
     model, tokenizer, hardware = load_eval_model(config, ModelChoice("base", None))
     composer = build_composer(config, name, tokenizer)
     files, datapoints = [], eval_datapoints(config, args.limit)

@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from lca_core.api.errors import ConfigError, ConfigProblem
     from lca_core.api.plugins import get_plugin_manager
-    from lca_core.evaluation.build import Plan, run_evaluation, started_at
+    from lca_core.evaluation.build import Plan, eval_window, run_evaluation, started_at
     from lca_core.evaluation.checkpoints import default_checkpoint, resolve_checkpoint
     from lca_core.evaluation.runner import Settings
 
@@ -52,10 +52,7 @@ def run(args: argparse.Namespace) -> int:
     for flag in ("limit", "max_seq_len", "max_new_tokens", "batch_size", "min_new_tokens"):
         if getattr(args, flag) < 0 or (flag == "max_new_tokens" and getattr(args, flag) == 0):
             raise ConfigError([ConfigProblem(f"--{flag.replace('_', '-')}", f"must be positive, got {getattr(args, flag)}")])
-    max_seq_len = args.max_seq_len or config.preprocessor.instance.max_seq_len
-    if args.mode == "generation" and max_seq_len <= args.max_new_tokens:  # teacher-forced mode generates nothing
-        raise ConfigError([ConfigProblem("--max-seq-len", f"{max_seq_len} leaves no room for the prompt with "
-                                                          f"--max-new-tokens {args.max_new_tokens}")])
+    max_seq_len = eval_window(config, args.max_seq_len, args.max_new_tokens, args.mode)
     settings = Settings(
         mode=args.mode, categories=tuple(dict.fromkeys(args.categories)), max_seq_len=max_seq_len,
         max_new_tokens=args.max_new_tokens, min_new_tokens=args.min_new_tokens, batch_size=args.batch_size,

@@ -49,6 +49,18 @@ def eval_datapoints(config: Any, limit: int) -> list[dict]:
     return list(dataset)
 
 
+def eval_window(config: Any, max_seq_len: int, max_new_tokens: int, mode: str = "generation") -> int:
+    """The evaluation window: ``max_seq_len`` (0: [preprocessor] max_seq_len); a ConfigError at --max-seq-len
+    when generation would leave no room for the prompt (teacher forcing generates nothing)."""
+    from lca_core.api.errors import ConfigError, ConfigProblem
+
+    window = max_seq_len or config.preprocessor.instance.max_seq_len
+    if mode == "generation" and window <= max_new_tokens:
+        raise ConfigError([ConfigProblem("--max-seq-len", f"{window} leaves no room for the prompt with "
+                                                          f"--max-new-tokens {max_new_tokens}")])
+    return window
+
+
 def load_eval_model(config: Any, choice: ModelChoice) -> tuple[Any, Any, Any]:
     """Model, tokenizer and hardware for one --checkpoint choice; never compiled (decode shapes change every step)."""
     from lca_core.models.loading import choose_hardware, load_model, load_tokenizer
