@@ -104,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         traceback_wanted = True
     warnings.showwarning = _show_warning
     try:
-        return _dispatch(argv)
+        code = _dispatch(argv)
+        # buffered output (stdout not a terminal, PYTHONUNBUFFERED unset) meets a closed pipe here, where the
+        # handler below silences it, not in the interpreter's final flush ("Exception ignored ... BrokenPipeError")
+        sys.stdout.flush()
+        return code
     except LcaError as exc:
         if traceback_wanted:
             raise

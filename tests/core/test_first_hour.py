@@ -79,7 +79,9 @@ def test_a_mistyped_option_gets_a_did_you_mean(tmp_path):
                                   ["init", "--list-templates"]])
 def test_a_closed_pipe_ends_quietly(tmp_path, argv):
     """`lca-run list | head`: the reader goes away before lca-run writes; no error, no advice about disk space."""
-    process = subprocess.Popen([str(LCA_RUN), *argv], cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE,
+    # buffered stdout, as for users (an inherited PYTHONUNBUFFERED hid the failing final flush)
+    env = {k: v for k, v in clean_env().items() if k != "PYTHONUNBUFFERED"}
+    process = subprocess.Popen([str(LCA_RUN), *argv], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     process.stdout.close()  # nothing reads: every write gets EPIPE
     stderr = process.stderr.read()
